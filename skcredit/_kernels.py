@@ -1,0 +1,310 @@
+"""Numba kernels for the elementwise work of the mean-field network.
+
+Every kernel works in place on arrays that the caller allocated, so that the
+training loop reuses the same buffers batch after batch. The matrix products
+stay outside, in NumPy (BLAS). Arrays are C-contiguous and two-dimensional
+unless a docstring says otherwise; ``n`` is the batch size, ``n_in`` and
+``n_out`` are the widths of a layer's input and output.
+
+The kernels are serial and deterministic: the same inputs give the same
+outputs bit for bit, whatever the number of threads elsewhere.
+
+Activation codes: 0 identity, 1 logistic, 2 tanh, 3 relu (see
+``ACTIVATION_CODES``).
+"""
+
+import math
+
+import numpy as np
+from numba import njit
+
+ACTIVATION_CODES = {"identity": 0, "logistic": 1, "tanh": 2, "relu": 3}
+
+# Added to the pre-activation variance before its square root, so that the
+# gradient with respect to the variance stays finite when the variance is 0.
+ETA = 1e-8
+
+
+@njit(inline="always")
+def _activate(z, code):
+    if code == 3:
+        return z if z > 0.0 else 0.0
+    if code == 2:
+        return math.tanh(z)
+    if code == 1:
+        # Split by sign so that exp never overflows.
+        if z >= 0.0:
+            return 1.0 / (1.0 + math.exp(-z))
+        e = math.exp(z)
+        return e / (1.0 + e)
+    return z
+
+
+@njit(inline="always")
+def _derivative_from_output(a, code):
+    """Derivative of the activation, written in terms of its output ``a``."""
+    if code == 3:
+        return 1.0 if a > 0.0 else 0.0
+    if code == 2:
+        return 1.0 - a * a
+    if code == 1:
+        return a * (1.0 - a)
+    return 1.0
+
+
+@njit(inline="always")
+def _synapse_gradients(pi, m, xi, grad_mu, grad_var):
+    """Chain rule from the moments ``(mu, var)`` to ``(pi, m, xi)``.
+
+    ``mu = (1 - pi) m`` and ``var = (1 - pi) xi + pi (1 - pi) m**2``.
+    """
+    q = 1.0 - pi
+    grad_m = q * grad_mu + 2.0 * pi * q * m * grad_var
+    grad_xi = q * grad_var
+    grad_pi = -m * grad_mu + ((1.0 - 2.0 * pi) * m * m - xi) * grad_var
+    return grad_pi, grad_m, grad_xi
+
+
+@njit(cache=True)
+def spike_slab_moments(pi, m, xi, mu_scale, var_scale, mu, var):
+    """Write the scaled moments of every synapse of one layer.
+
+    ``mu = mu_scale * (1 - pi) * m`` and
+    ``var = var_scale * ((1 - pi) * xi + pi * (1 - pi) * m**2)``, all arrays
+    of shape ``(n_in, n_out)``. The training loop passes
+    ``mu_scale = 1 / sqrt(n_in)`` and ``var_scale = 1 / n_in`` so that the
+    matrix products give the pre-activation mean and variance directly.
+    """
+    n_in, n_out = pi.shape
+    for j in range(n_in):
+        for k in range(n_out):
+            p = pi[j, k]
+            q = 1.0 - p
+            w = m[j, k]
+            mu[j, k] = mu_scale * q * w
+            var[j, k] = var_scale * (q * xi[j, k] + p * q * w * w)
+
+
+@njit(cache=True)
+def forward_hidden(z, variance, noise, intercept, code, squared):
+    """Inject the ensemble noise into a hidden layer and apply its activation.
+
+    On entry ``z`` (n, n_out) holds the pre-activation mean ``G`` and
+    ``variance`` holds ``D``. On exit ``z`` holds the activation
+    ``a = f(G + sqrt(D + ETA) * noise + intercept)``, ``squared`` holds
+    ``a**2`` (the next layer's input for its variance) and ``variance``
+    holds ``noise / (2 sqrt(D + ETA))``, the factor that turns the gradient
+    with respect to ``Z`` into the gradient with respect to ``D``.
+    """
+    n, n_out = z.shape
+    for i in range(n):
+        for k in range(n_out):
+            s = math.sqrt(variance[i, k] + ETA)
+            e = noise[i, k]
+            a = _activate(z[i, k] + s * e + intercept[k], code)
+            z[i, k] = a
+            squared[i, k] = a * a
+            variance[i, k] = e / (2.0 * s)
+
+
+@njit(cache=True)
+def forward_output(z, variance, noise, intercept, y, sample_weight, weight_sum):
+    """Finish the output layer: noise, softmax, loss and the first deltas.
+
+    ``z`` and ``variance`` (n, n_out) hold ``G`` and ``D`` on entry. With one
+    output unit the output is a logistic unit for a binary target (``y`` in
+    {0, 1}); with more, a softmax over classes (``y`` the class index). The
+    returned loss is ``sum_i w_i * CE_i / weight_sum``. On exit ``z`` holds
+    ``delta = dL/dZ`` and ``variance`` holds ``gamma = dL/dD``.
+    """
+    n, n_out = z.shape
+    total = 0.0
+    for i in range(n):
+        w = sample_weight[i] / weight_sum
+        # Noisy pre-activations, and the noise factor kept in ``variance``.
+        for k in range(n_out):
+            s = math.sqrt(variance[i, k] + ETA)
+            e = noise[i, k]
+            z[i, k] = z[i, k] + s * e + intercept[k]
+            variance[i, k] = e / (2.0 * s)
+
+        if n_out == 1:
+            t = z[i, 0]
+            label = float(y[i])
+            # log(1 + exp(t)) - label * t, computed without overflow.
+            if t > 0.0:
+                softplus = t + math.log1p(math.exp(-t))
+                p = 1.0 / (1.0 + math.exp(-t))
+            else:
+                softplus = math.log1p(math.exp(t))
+                p = math.exp(t) / (1.0 + math.exp(t))
+            total += sample_weight[i] * (softplus - label * t)
+            delta = w * (p - label)
+            z[i, 0] = delta
+            variance[i, 0] = delta * variance[i, 0]
+            continue
+
+        top = z[i, 0]
+        for k in range(1, n_out):
+            if z[i, k] > top:
+                top = z[i, k]
+        exp_sum = 0.0
+        for k in range(n_out):
+            exp_sum += math.exp(z[i, k] - top)
+        log_norm = top + math.log(exp_sum)
+        total += sample_weight[i] * (log_norm - z[i, y[i]])
+        for k in range(n_out):
+            p = math.exp(z[i, k] - log_norm)
+            if k == y[i]:
+                p -= 1.0
+            delta = w * p
+            z[i, k] = delta
+            variance[i, k] = delta * variance[i, k]
+    return total / weight_sum
+
+
+@njit(cache=True)
+def backward_hidden(delta, input_grad_var, activation, noise_factor, code):
+    """Carry the gradient through a hidden layer's activation and noise.
+
+    On entry ``delta`` (n, n_out) holds ``delta_next @ mu.T`` and
+    ``input_grad_var`` holds ``gamma_next @ var.T`` (moments already scaled
+    by ``1/sqrt(n_in)`` and ``1/n_in``), ``activation`` is this layer's output
+    ``a`` and ``noise_factor`` is the factor left by :func:`forward_hidden`.
+    On exit ``delta`` holds ``dL/dZ = (delta + 2 a input_grad_var) f'(a)``
+    and ``noise_factor`` holds ``dL/dD = dL/dZ * noise_factor``.
+    """
+    n, n_out = delta.shape
+    for i in range(n):
+        for k in range(n_out):
+            a = activation[i, k]
+            d = (delta[i, k] + 2.0 * a * input_grad_var[i, k]) * (
+                _derivative_from_output(a, code)
+            )
+            delta[i, k] = d
+            noise_factor[i, k] = d * noise_factor[i, k]
+
+
+@njit(cache=True)
+def input_gradient(delta, input_grad_var, inputs, out):
+    """Write ``dL/dH = delta + 2 * H * input_grad_var`` for a layer input."""
+    n, n_in = out.shape
+    for i in range(n):
+        for j in range(n_in):
+            out[i, j] = delta[i, j] + 2.0 * inputs[i, j] * input_grad_var[i, j]
+
+
+@njit(cache=True)
+def synapse_gradients(pi, m, xi, grad_mu, grad_var, mu_scale, var_scale, l2,
+                      grad_pi, grad_m, grad_xi):
+    """Write the loss gradients with respect to ``pi``, ``m`` and ``xi``.
+
+    ``grad_mu`` and ``grad_var`` are the unscaled products ``H.T @ delta`` and
+    ``(H * H).T @ gamma``; ``l2 * m`` is added to the gradient of ``m``.
+    """
+    n_in, n_out = pi.shape
+    for j in range(n_in):
+        for k in range(n_out):
+            g_pi, g_m, g_xi = _synapse_gradients(
+                pi[j, k], m[j, k], xi[j, k],
+                mu_scale * grad_mu[j, k], var_scale * grad_var[j, k],
+            )
+            grad_pi[j, k] = g_pi
+            grad_m[j, k] = g_m + l2 * m[j, k]
+            grad_xi[j, k] = g_xi
+
+
+@njit(inline="always")
+def _adam_moments(first, second, grad, beta_1, beta_2):
+    first = beta_1 * first + (1.0 - beta_1) * grad
+    second = beta_2 * second + (1.0 - beta_2) * grad * grad
+    return first, second
+
+
+@njit(cache=True)
+def adam_spike_slab(pi, m, xi, grad_mu, grad_var, mu_scale, var_scale, l2,
+                    step, beta_1, beta_2, epsilon, first, second):
+    """Apply one projected Adam step to ``(pi, m, xi)`` of one layer.
+
+    The gradients come from the moment gradients by the same chain rule as
+    :func:`synapse_gradients`, computed and consumed in one pass. ``first``
+    and ``second`` (3, n_in, n_out) are Adam's moment estimates for ``pi``,
+    ``m`` and ``xi`` in that order. ``step`` is the bias-corrected learning
+    rate. After the step ``pi`` is clipped to [0, 1] and ``xi`` to [0, inf).
+    """
+    n_in, n_out = pi.shape
+    for j in range(n_in):
+        for k in range(n_out):
+            p = pi[j, k]
+            w = m[j, k]
+            v = xi[j, k]
+            g_pi, g_m, g_xi = _synapse_gradients(
+                p, w, v, mu_scale * grad_mu[j, k], var_scale * grad_var[j, k]
+            )
+            g_m += l2 * w
+
+            f, s = _adam_moments(first[0, j, k], second[0, j, k], g_pi,
+                                 beta_1, beta_2)
+            first[0, j, k] = f
+            second[0, j, k] = s
+            p -= step * f / (math.sqrt(s) + epsilon)
+
+            f, s = _adam_moments(first[1, j, k], second[1, j, k], g_m,
+                                 beta_1, beta_2)
+            first[1, j, k] = f
+            second[1, j, k] = s
+            w -= step * f / (math.sqrt(s) + epsilon)
+
+            f, s = _adam_moments(first[2, j, k], second[2, j, k], g_xi,
+                                 beta_1, beta_2)
+            first[2, j, k] = f
+            second[2, j, k] = s
+            v -= step * f / (math.sqrt(s) + epsilon)
+
+            pi[j, k] = min(max(p, 0.0), 1.0)
+            m[j, k] = w
+            xi[j, k] = max(v, 0.0)
+
+
+@njit(cache=True)
+def adam_vector(param, grad, step, beta_1, beta_2, epsilon, first, second):
+    """Apply one Adam step to a 1-D parameter such as an intercept."""
+    for k in range(param.shape[0]):
+        f, s = _adam_moments(first[k], second[k], grad[k], beta_1, beta_2)
+        first[k] = f
+        second[k] = s
+        param[k] -= step * f / (math.sqrt(s) + epsilon)
+
+
+@njit(cache=True)
+def activate_inplace(z, intercept, code):
+    """Add the intercept to ``z`` (n, n_out) and apply the activation."""
+    n, n_out = z.shape
+    for i in range(n):
+        for k in range(n_out):
+            z[i, k] = _activate(z[i, k] + intercept[k], code)
+
+
+@njit(cache=True)
+def output_proba_inplace(z, intercept):
+    """Turn output pre-activations into probabilities, in place.
+
+    One column: the logistic function. More: the softmax of each row.
+    """
+    n, n_out = z.shape
+    for i in range(n):
+        if n_out == 1:
+            z[i, 0] = _activate(z[i, 0] + intercept[0], 1)
+            continue
+        top = -np.inf
+        for k in range(n_out):
+            z[i, k] += intercept[k]
+            if z[i, k] > top:
+                top = z[i, k]
+        total = 0.0
+        for k in range(n_out):
+            e = math.exp(z[i, k] - top)
+            z[i, k] = e
+            total += e
+        for k in range(n_out):
+            z[i, k] /= total
