@@ -32,8 +32,8 @@ class MeanFieldClassifier(ClassifierMixin, BaseEstimator):
     Training fits ``(pi, m, xi)`` of every synapse at once, so that the whole
     ensemble of sub-networks does the task (Li and Huang, 2020). The forward
     pass propagates the mean and variance of each pre-activation (central
-    limit theorem) and adds Gaussian noise scaled by its standard deviation;
-    the backward pass carries the loss gradient to the three parameters of
+    limit theorem) and adds Gaussian noise scaled by its standard deviation.
+    The backward pass carries the loss gradient to the three parameters of
     every synapse. Adam updates them, then ``pi`` is clipped to [0, 1] and
     ``xi`` to [0, inf), which lets synapses become exactly absent
     (``pi = 1``) or exactly deterministic (``pi = 0``, ``xi = 0``).
@@ -390,8 +390,6 @@ class MeanFieldClassifier(ClassifierMixin, BaseEstimator):
         # Run the stochastic optimization.
         self._fit_stochastic(X, y_index, sample_weight, layer_units, incremental)
 
-        # Refuse to return a model whose parameters are not finite.
-        self._check_finite_parameters()
         return self
 
     def _hidden_sizes(self):
@@ -438,7 +436,7 @@ class MeanFieldClassifier(ClassifierMixin, BaseEstimator):
                 raise ValueError(
                     "MeanFieldClassifier needs samples of at least 2 classes "
                     f"in the data, but the data contains only one class: "
-                    f"{all_classes[0]!r}."
+                    f"{all_classes.tolist()[0]!r}."
                 )
             self.classes_ = all_classes
             self.n_outputs_ = 1 if len(all_classes) == 2 else len(all_classes)
@@ -447,15 +445,16 @@ class MeanFieldClassifier(ClassifierMixin, BaseEstimator):
             unique_labels(classes), self.classes_
         ):
             raise ValueError(
-                f"classes={classes!r} is not the same as on the first call to "
-                f"partial_fit, {self.classes_!r}."
+                f"classes={unique_labels(classes).tolist()} is not the same "
+                f"as on the first call to partial_fit, {self.classes_.tolist()}."
             )
 
         unknown = np.setdiff1d(unique_labels(y), self.classes_)
         if len(unknown):
             raise ValueError(
-                f"y contains labels not seen before: {unknown!r}; the known "
-                f"classes are {self.classes_!r}. Refit without warm_start, or "
+                f"y contains labels not seen before: {unknown.tolist()}; the "
+                f"known classes are {self.classes_.tolist()}. Refit without "
+                "warm_start, or "
                 "pass every class in classes= on the first call to partial_fit."
             )
         y_index = np.searchsorted(self.classes_, y).astype(np.intp)
@@ -596,44 +595,55 @@ class MeanFieldClassifier(ClassifierMixin, BaseEstimator):
         return min(self.batch_size, n_samples)
 
     def _run_epoch(self, X, y, sample_weight, sample_idx, batch_size, work):
-        """Run one pass of mini-batches; return the epoch's mean loss."""
+        """Run one pass of mini-batches; return the epoch's mean loss.
+
+        If the loss or the parameters become non-finite, the parameters go
+        back to their values at the start of the epoch and ValueError is
+        raised, so the estimator never contains NaN.
+        """
         code = _kernels.ACTIVATION_CODES[self.activation]
         snapshot = self._copy_parameters()
         accumulated_loss = 0.0
         accumulated_weight = 0.0
-        for batch_slice in gen_batches(X.shape[0], batch_size):
-            batch_idx = sample_idx[batch_slice]
-            weight = sample_weight[batch_idx]
-            weight_sum = float(weight.sum())
-            if weight_sum == 0.0:
-                continue
-            X_batch = X[batch_idx]
-            X_squared = _network.square_input(X_batch, work)
-            work.draw_noise(self._rng, X_batch.shape[0])
-            loss = _network.forward_backward(
-                self.pi_, self.m_, self.xi_, self.intercepts_, X_batch,
-                X_squared, y[batch_idx], weight, weight_sum, code, work,
-            )
-            squared_m = self._adam_update(work, weight_sum)
-            loss += 0.5 * self.alpha * squared_m / weight_sum
-            if not np.isfinite(loss):
-                self._restore_parameters(snapshot)
-                raise ValueError(
-                    f"The training loss became non-finite ({loss}) in epoch "
-                    f"{self.n_iter_ + 1}, so training diverged. Lower "
-                    f"learning_rate_init (now {self.learning_rate_init}) or "
-                    "scale the features, e.g. with StandardScaler. The "
-                    "estimator keeps the parameters from the start of that "
-                    "epoch."
+        # Overflow shows up as a non-finite loss or parameter, checked below.
+        with np.errstate(over="ignore", invalid="ignore"):
+            for batch_slice in gen_batches(X.shape[0], batch_size):
+                batch_idx = sample_idx[batch_slice]
+                weight = sample_weight[batch_idx]
+                weight_sum = float(weight.sum())
+                if weight_sum == 0.0:
+                    continue
+                X_batch = X[batch_idx]
+                X_squared = _network.square_input(X_batch, work)
+                work.draw_noise(self._rng, X_batch.shape[0])
+                loss = _network.forward_backward(
+                    self.pi_, self.m_, self.xi_, self.intercepts_, X_batch,
+                    X_squared, y[batch_idx], weight, weight_sum, code, work,
                 )
-            accumulated_loss += loss * weight_sum
-            accumulated_weight += weight_sum
+                squared_m = self._adam_update(work, weight_sum)
+                loss += 0.5 * self.alpha * squared_m / weight_sum
+                if not np.isfinite(loss):
+                    self._raise_diverged(snapshot, f"training loss ({loss})")
+                accumulated_loss += loss * weight_sum
+                accumulated_weight += weight_sum
+        if not self._parameters_are_finite():
+            self._raise_diverged(snapshot, "parameters")
         if accumulated_weight == 0.0:
             raise ValueError(
                 "All sample weights are zero; at least one sample needs a "
                 "positive weight."
             )
         return accumulated_loss / accumulated_weight
+
+    def _raise_diverged(self, snapshot, what):
+        self._restore_parameters(snapshot)
+        raise ValueError(
+            f"The {what} became non-finite in epoch {self.n_iter_ + 1}, so "
+            "training diverged. Lower learning_rate_init (now "
+            f"{self.learning_rate_init}) or scale the features, e.g. with "
+            "StandardScaler. The estimator keeps the parameters from the "
+            "start of that epoch."
+        )
 
     def _adam_update(self, work, weight_sum):
         """Take one projected Adam step; return the sum of squared ``m``."""
@@ -709,14 +719,12 @@ class MeanFieldClassifier(ClassifierMixin, BaseEstimator):
             [p.copy() for p in group] for group in parameters
         )
 
-    def _check_finite_parameters(self):
-        for name in ("pi_", "m_", "xi_", "intercepts_"):
-            if not all(np.isfinite(p).all() for p in getattr(self, name)):
-                raise ValueError(
-                    f"Training produced non-finite values in {name}. Lower "
-                    f"learning_rate_init (now {self.learning_rate_init}) or "
-                    "scale the features."
-                )
+    def _parameters_are_finite(self):
+        return all(
+            np.isfinite(p).all()
+            for name in ("pi_", "m_", "xi_", "intercepts_")
+            for p in getattr(self, name)
+        )
 
     # ------------------------------------------------------------------
     # Prediction

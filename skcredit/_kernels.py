@@ -3,7 +3,7 @@
 Every kernel works in place on arrays that the caller allocated, so that the
 training loop reuses the same buffers batch after batch. The matrix products
 stay outside, in NumPy (BLAS). Arrays are C-contiguous and two-dimensional
-unless a docstring says otherwise; ``n`` is the batch size, ``n_in`` and
+unless a docstring states otherwise; ``n`` is the batch size, ``n_in`` and
 ``n_out`` are the widths of a layer's input and output.
 
 The kernels are serial and deterministic: the same inputs give the same
@@ -89,11 +89,11 @@ def spike_slab_moments(pi, m, xi, mu_scale, var_scale, mu, var):
 def forward_hidden(z, variance, noise, intercept, code, squared):
     """Inject the ensemble noise into a hidden layer and apply its activation.
 
-    On entry ``z`` (n, n_out) holds the pre-activation mean ``G`` and
-    ``variance`` holds ``D``. On exit ``z`` holds the activation
+    On entry ``z`` (n, n_out) contains the pre-activation mean ``G`` and
+    ``variance`` contains ``D``. On exit ``z`` contains the activation
     ``a = f(G + sqrt(D + ETA) * noise + intercept)``, ``squared`` holds
     ``a**2`` (the next layer's input for its variance) and ``variance``
-    holds ``noise / (2 sqrt(D + ETA))``, the factor that turns the gradient
+    contains ``noise / (2 sqrt(D + ETA))``, the factor that turns the gradient
     with respect to ``Z`` into the gradient with respect to ``D``.
     """
     n, n_out = z.shape
@@ -115,7 +115,7 @@ def forward_output(z, variance, noise, intercept, y, sample_weight, weight_sum):
     output unit the output is a logistic unit for a binary target (``y`` in
     {0, 1}); with more, a softmax over classes (``y`` the class index). The
     returned loss is ``sum_i w_i * CE_i / weight_sum``. On exit ``z`` holds
-    ``delta = dL/dZ`` and ``variance`` holds ``gamma = dL/dD``.
+    ``delta = dL/dZ`` and ``variance`` contains ``gamma = dL/dD``.
     """
     n, n_out = z.shape
     total = 0.0
@@ -167,12 +167,12 @@ def forward_output(z, variance, noise, intercept, y, sample_weight, weight_sum):
 def backward_hidden(delta, input_grad_var, activation, noise_factor, code):
     """Carry the gradient through a hidden layer's activation and noise.
 
-    On entry ``delta`` (n, n_out) holds ``delta_next @ mu.T`` and
-    ``input_grad_var`` holds ``gamma_next @ var.T`` (moments already scaled
+    On entry ``delta`` (n, n_out) contains ``delta_next @ mu.T`` and
+    ``input_grad_var`` contains ``gamma_next @ var.T`` (moments already scaled
     by ``1/sqrt(n_in)`` and ``1/n_in``), ``activation`` is this layer's output
     ``a`` and ``noise_factor`` is the factor left by :func:`forward_hidden`.
-    On exit ``delta`` holds ``dL/dZ = (delta + 2 a input_grad_var) f'(a)``
-    and ``noise_factor`` holds ``dL/dD = dL/dZ * noise_factor``.
+    On exit ``delta`` contains ``dL/dZ = (delta + 2 a input_grad_var) f'(a)``
+    and ``noise_factor`` contains ``dL/dD = dL/dZ * noise_factor``.
     """
     n, n_out = delta.shape
     for i in range(n):

@@ -26,7 +26,7 @@ class Workspace:
     layer_units : list of int
         Widths of all layers, input first.
     batch_size : int
-        Largest batch the buffers hold; smaller batches use their first rows.
+        Largest batch the buffers fit; smaller batches use their first rows.
     dtype : numpy dtype
         Floating point type of the data and the parameters.
     """
@@ -97,8 +97,8 @@ def forward_backward(pi, m, xi, intercepts, X, X_squared, y, sample_weight,
     The noise must already be in ``work.noise``. On return the workspace
     holds the moments used (``mu``, ``var``), the unscaled products
     ``grad_mu = H.T @ dL/dZ`` and ``grad_var = (H * H).T @ dL/dD`` per layer
-    and the intercept gradients; ``work.z[0]`` and ``work.variance[0]`` hold
-    ``dL/dZ`` and ``dL/dD`` of the first layer.
+    and the intercept gradients, and :func:`layer_deltas` gives ``dL/dZ``
+    and ``dL/dD`` of every layer.
 
     Returns
     -------
@@ -136,11 +136,7 @@ def forward_backward(pi, m, xi, intercepts, X, X_squared, y, sample_weight,
     # Backward pass: dL/dZ and dL/dD of each layer give its moment gradients
     # and, through its moments, dL/dZ and dL/dD of the layer below.
     for layer in range(n_layers - 1, -1, -1):
-        if layer == n_layers - 1:
-            delta = work.z[layer][:n]
-        else:
-            delta = work.delta[layer][:n]
-        gamma = work.variance[layer][:n]
+        delta, gamma = layer_deltas(work, layer, n)
         if layer > 0:
             inputs = work.z[layer - 1][:n]
             inputs_squared = work.squared[layer - 1][:n]
@@ -161,11 +157,21 @@ def forward_backward(pi, m, xi, intercepts, X, X_squared, y, sample_weight,
     return loss
 
 
+def layer_deltas(work, layer, n_samples):
+    """Return the buffers of ``dL/dZ`` and ``dL/dD`` of a layer.
+
+    They hold these gradients once the backward pass has reached the layer.
+    """
+    if layer == len(work.z) - 1:
+        delta = work.z[layer][:n_samples]
+    else:
+        delta = work.delta[layer][:n_samples]
+    return delta, work.variance[layer][:n_samples]
+
+
 def input_gradient(X, work):
     """Return ``dL/dX`` after :func:`forward_backward` on a dense ``X``."""
-    n = X.shape[0]
-    delta = work.z[0][:n]
-    gamma = work.variance[0][:n]
+    delta, gamma = layer_deltas(work, 0, X.shape[0])
     mean_part = delta @ work.mu[0].T
     variance_part = gamma @ work.var[0].T
     out = np.empty_like(X)
