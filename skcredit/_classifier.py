@@ -19,7 +19,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from . import _kernels, _network
+from . import _kernels, _network, _sampling
 
 
 class MeanFieldClassifier(ClassifierMixin, BaseEstimator):
@@ -66,9 +66,11 @@ class MeanFieldClassifier(ClassifierMixin, BaseEstimator):
 
     random_state : int, RandomState instance or None, default=None
         Seeds the initial ``m`` and ``xi``, the shuffling of the samples,
-        the Gaussian noise of the forward pass and the split of the
-        validation set when ``early_stopping=True``. Pass an int for
-        reproducible results across calls.
+        the Gaussian noise of the forward pass, the split of the validation
+        set when ``early_stopping=True``, and the sub-networks of sampled
+        inference (drawn from a seed fixed at fit time, so a fitted model
+        gives the same sampled predictions at every call). Pass an int for
+        reproducible results across calls to ``fit``.
 
     tol : float, default=1e-4
         Tolerance for the optimization. When the training loss, or the
@@ -113,6 +115,21 @@ class MeanFieldClassifier(ClassifierMixin, BaseEstimator):
 
     xi_init : float, default=0.01
         Initial slab variances are drawn uniformly from ``[0, xi_init]``.
+
+    inference : {"mean_field", "sampled"}, default="mean_field"
+        How ``predict_proba`` and ``predict`` combine the ensemble.
+        "mean_field" runs the deterministic mean network (:attr:`coefs_`).
+        "sampled" draws ``n_networks`` concrete sub-networks and averages
+        their probabilities. It can be changed after fitting.
+
+    n_networks : int, default=32
+        Number of sub-networks drawn for ``inference="sampled"``.
+
+    n_jobs : int, default=None
+        Number of joblib workers across the sub-networks of sampled
+        inference. ``None`` means 1 unless in a
+        :obj:`joblib.parallel_backend` context; ``-1`` means all processors.
+        Results do not depend on it.
 
     Attributes
     ----------
@@ -250,6 +267,9 @@ class MeanFieldClassifier(ClassifierMixin, BaseEstimator):
         "fit_intercept": ["boolean"],
         "pi_init": [Interval(Real, 0, 1, closed="left")],
         "xi_init": [Interval(Real, 0, None, closed="left")],
+        "inference": [StrOptions({"mean_field", "sampled"})],
+        "n_networks": [Interval(Integral, 1, None, closed="left")],
+        "n_jobs": [Integral, None],
     }
 
     def __init__(
@@ -275,6 +295,9 @@ class MeanFieldClassifier(ClassifierMixin, BaseEstimator):
         fit_intercept=False,
         pi_init=0.0,
         xi_init=0.01,
+        inference="mean_field",
+        n_networks=32,
+        n_jobs=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -296,6 +319,9 @@ class MeanFieldClassifier(ClassifierMixin, BaseEstimator):
         self.fit_intercept = fit_intercept
         self.pi_init = pi_init
         self.xi_init = xi_init
+        self.inference = inference
+        self.n_networks = n_networks
+        self.n_jobs = n_jobs
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -492,6 +518,8 @@ class MeanFieldClassifier(ClassifierMixin, BaseEstimator):
         # One generator for shuffling and noise, kept across partial_fit
         # calls so that successive epochs draw fresh noise.
         self._rng = np.random.default_rng(random_state.randint(2**31 - 1))
+        # Root seed of the sub-networks of sampled inference.
+        self._sampling_entropy = int(random_state.randint(2**31 - 1))
 
     def _check_warm_layers(self, layer_units):
         previous = [self.pi_[0].shape[0]] + [p.shape[1] for p in self.pi_]
@@ -752,8 +780,26 @@ class MeanFieldClassifier(ClassifierMixin, BaseEstimator):
             reset=False,
         )
 
+    def _sampled_proba(self, X):
+        seeds = _sampling.network_seeds(self._sampling_entropy, self.n_networks)
+        probas = _sampling.predict_networks(
+            self.pi_, self.m_, self.xi_, self.intercepts_, X,
+            _kernels.ACTIVATION_CODES[self.activation], seeds, self.n_jobs,
+        )
+        return probas.mean(axis=0)
+
+    def _output_proba(self, X):
+        """Return output-unit probabilities under the chosen inference."""
+        if self.inference == "sampled":
+            return self._sampled_proba(X)
+        return self._mean_field_proba(X)
+
     def predict_proba(self, X):
-        """Return class probabilities of the mean network.
+        """Return class probabilities of the ensemble.
+
+        With ``inference="mean_field"`` these are the probabilities of the
+        mean network; with ``inference="sampled"`` the average over
+        ``n_networks`` concrete sub-networks.
 
         Parameters
         ----------
@@ -767,7 +813,7 @@ class MeanFieldClassifier(ClassifierMixin, BaseEstimator):
             floating point type of ``X``.
         """
         X = self._validate_predict_input(X)
-        proba = self._mean_field_proba(X)
+        proba = self._output_proba(X)
         if proba.shape[1] == 1:
             proba = np.hstack([1.0 - proba, proba])
         return proba
@@ -788,7 +834,7 @@ class MeanFieldClassifier(ClassifierMixin, BaseEstimator):
         return np.log(self.predict_proba(X))
 
     def predict(self, X):
-        """Predict class labels with the mean network.
+        """Predict class labels with the ensemble.
 
         Parameters
         ----------
@@ -798,7 +844,50 @@ class MeanFieldClassifier(ClassifierMixin, BaseEstimator):
         Returns
         -------
         y : ndarray of shape (n_samples,)
-            Predicted class labels.
+            Predicted class labels: the most probable class under
+            :meth:`predict_proba`.
         """
         X = self._validate_predict_input(X)
-        return self.classes_[self._proba_to_index(self._mean_field_proba(X))]
+        return self.classes_[self._proba_to_index(self._output_proba(X))]
+
+    def sample_networks(self, n_networks=1, random_state=None):
+        """Draw concrete sub-networks from the ensemble.
+
+        Every synapse of a drawn network is present with probability
+        ``1 - pi`` and then weighs ``m + sqrt(xi) * zeta`` with
+        ``zeta ~ Normal(0, 1)``. The weights are returned divided by
+        ``sqrt(n_in)``, in the convention of ``MLPClassifier.coefs_``: an
+        ``MLPClassifier`` with these ``coefs_`` and this estimator's
+        ``intercepts_`` computes the drawn network.
+
+        Parameters
+        ----------
+        n_networks : int, default=1
+            Number of networks to draw.
+
+        random_state : int, RandomState instance or None, default=None
+            Seeds the draws. Each network gets its own child of a
+            ``numpy.random.SeedSequence``, so the first ``k`` networks are
+            the same for every ``n_networks >= k``.
+
+        Returns
+        -------
+        networks : list of list of ndarray
+            One list of weight arrays per network, shaped like
+            :attr:`coefs_`.
+        """
+        check_is_fitted(self)
+        if (
+            not isinstance(n_networks, Integral)
+            or isinstance(n_networks, bool)
+            or n_networks < 1
+        ):
+            raise ValueError(
+                f"n_networks must be an integer >= 1, got {n_networks!r}."
+            )
+        entropy = check_random_state(random_state).randint(2**31 - 1)
+        seeds = _sampling.network_seeds(int(entropy), n_networks)
+        return [
+            _sampling.draw_network(self.pi_, self.m_, self.xi_, seed)
+            for seed in seeds
+        ]

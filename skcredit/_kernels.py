@@ -308,3 +308,24 @@ def output_proba_inplace(z, intercept):
             total += e
         for k in range(n_out):
             z[i, k] /= total
+
+
+@njit(cache=True)
+def sample_synapses(pi, m, xi, scale, rng, out):
+    """Draw one concrete weight for every synapse of a layer into ``out``.
+
+    A synapse is present with probability ``1 - pi`` and then weighs
+    ``m + sqrt(xi) * zeta`` with ``zeta ~ Normal(0, 1)``; the weight is
+    multiplied by ``scale``. Both random numbers are drawn for every synapse,
+    present or not, so that changing ``pi`` leaves the draws of the other
+    synapses unchanged. ``rng`` is a ``numpy.random.Generator``.
+    """
+    n_in, n_out = pi.shape
+    for j in range(n_in):
+        for k in range(n_out):
+            u = rng.random()
+            zeta = rng.standard_normal()
+            if u < pi[j, k]:
+                out[j, k] = 0.0
+            else:
+                out[j, k] = scale * (m[j, k] + math.sqrt(xi[j, k]) * zeta)
