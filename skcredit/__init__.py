@@ -6,8 +6,9 @@ Haiping Huang, "Learning credit assignment", Phys. Rev. Lett. 125, 178301
 (2020).
 """
 
+from ._categorizer import SynapseCategorizer
 from ._classifier import MeanFieldClassifier
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["MeanFieldClassifier", "__version__"]
+__all__ = ["MeanFieldClassifier", "SynapseCategorizer", "__version__"]

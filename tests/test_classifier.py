@@ -9,7 +9,7 @@ import pytest
 import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
-from sklearn.datasets import load_digits, make_classification
+from sklearn.datasets import make_classification
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.model_selection import GridSearchCV, cross_val_score, train_test_split
 from sklearn.neural_network import MLPClassifier
@@ -20,12 +20,6 @@ from sklearn.utils._param_validation import InvalidParameterError
 from skcredit import MeanFieldClassifier
 
 ACTIVATIONS = ["identity", "logistic", "tanh", "relu"]
-
-
-@pytest.fixture(scope="module")
-def digits_split():
-    X, y = load_digits(return_X_y=True)
-    return train_test_split(X / 16.0, y, test_size=0.3, stratify=y, random_state=0)
 
 
 def _small_problem(n_classes=3, n_samples=120, seed=0):
@@ -46,9 +40,8 @@ def _fit_quietly(estimator, *args, **kwargs):
 # Accuracy and the mean-field oracle
 
 
-def test_digits_accuracy_close_to_mlp(digits_split):
-    X_train, X_test, y_train, y_test = digits_split
-    clf = _fit_quietly(MeanFieldClassifier(random_state=0), X_train, y_train)
+def test_digits_accuracy_close_to_mlp(digits_default_fit):
+    clf, X_train, X_test, y_train, y_test = digits_default_fit
     mlp = _fit_quietly(
         MLPClassifier(
             hidden_layer_sizes=clf.hidden_layer_sizes, max_iter=clf.max_iter,

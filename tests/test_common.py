@@ -2,7 +2,7 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skcredit import MeanFieldClassifier
+from skcredit import MeanFieldClassifier, SynapseCategorizer
 
 # Each expected failure names the check and the reason it cannot pass.
 EXPECTED_FAILED_CHECKS = {
@@ -26,7 +26,12 @@ def _expected_failed_checks(estimator):
 
 
 @parametrize_with_checks(
-    [MeanFieldClassifier(max_iter=20, random_state=0)],
+    [
+        MeanFieldClassifier(max_iter=20, random_state=0),
+        SynapseCategorizer(
+            MeanFieldClassifier(hidden_layer_sizes=(8,), max_iter=20, random_state=0)
+        ),
+    ],
     expected_failed_checks=_expected_failed_checks,
 )
 def test_sklearn_compatible_estimator(estimator, check):

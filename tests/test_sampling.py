@@ -7,9 +7,8 @@ import joblib
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
-from sklearn.datasets import load_digits, make_classification
+from sklearn.datasets import make_classification
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier
 from sklearn.utils._param_validation import InvalidParameterError
 
@@ -35,12 +34,8 @@ def small_fit():
 
 
 @pytest.fixture(scope="module")
-def digits_fit():
-    X, y = load_digits(return_X_y=True)
-    X_train, X_test, y_train, y_test = train_test_split(
-        X / 16.0, y, test_size=0.3, stratify=y, random_state=0
-    )
-    clf = _fit_quietly(MeanFieldClassifier(random_state=0), X_train, y_train)
+def digits_fit(digits_default_fit):
+    clf, _, X_test, _, y_test = digits_default_fit
     return clf, X_test, y_test
 
 
