@@ -647,6 +647,7 @@ class MeanFieldClassifier(ClassifierMixin, BaseEstimator):
                 loss = _network.forward_backward(
                     self.pi_, self.m_, self.xi_, self.intercepts_, X_batch,
                     X_squared, y[batch_idx], weight, weight_sum, code, work,
+                    intercept_grad=self.fit_intercept,
                 )
                 squared_m = self._adam_update(work, weight_sum)
                 loss += 0.5 * self.alpha * squared_m / weight_sum
@@ -694,6 +695,7 @@ class MeanFieldClassifier(ClassifierMixin, BaseEstimator):
                 mu_scale, var_scale, l2, step,
                 self.beta_1, self.beta_2, self.epsilon,
                 self._adam_first[layer], self._adam_second[layer],
+                work.mu[layer], work.var[layer],
             )
             if self.fit_intercept:
                 _kernels.adam_vector(

@@ -6,8 +6,12 @@ stay outside, in NumPy (BLAS). Arrays are C-contiguous and two-dimensional
 unless a docstring states otherwise; ``n`` is the batch size, ``n_in`` and
 ``n_out`` are the widths of a layer's input and output.
 
-The kernels are serial and deterministic: the same inputs give the same
-outputs bit for bit, whatever the number of threads elsewhere.
+Kernels compiled with ``parallel=True`` split independent rows or synapses
+among numba's threads; no thread combines results of another, so every
+kernel gives the same output bit for bit for any number of threads. The
+kernels that sum over samples (the loss) stay serial for the same reason.
+``parallel=True`` also lets the compiler vectorize the loops, which it does
+not do for the serial versions of these kernels (measured with numba 0.68).
 
 Activation codes: 0 identity, 1 logistic, 2 tanh, 3 relu (see
 ``ACTIVATION_CODES``).
@@ -16,7 +20,7 @@ Activation codes: 0 identity, 1 logistic, 2 tanh, 3 relu (see
 import math
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 ACTIVATION_CODES = {"identity": 0, "logistic": 1, "tanh": 2, "relu": 3}
 
@@ -65,7 +69,7 @@ def _synapse_gradients(pi, m, xi, grad_mu, grad_var):
     return grad_pi, grad_m, grad_xi
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def spike_slab_moments(pi, m, xi, mu_scale, var_scale, mu, var):
     """Write the scaled moments of every synapse of one layer.
 
@@ -76,7 +80,7 @@ def spike_slab_moments(pi, m, xi, mu_scale, var_scale, mu, var):
     matrix products give the pre-activation mean and variance directly.
     """
     n_in, n_out = pi.shape
-    for j in range(n_in):
+    for j in prange(n_in):
         for k in range(n_out):
             p = pi[j, k]
             q = 1.0 - p
@@ -85,7 +89,7 @@ def spike_slab_moments(pi, m, xi, mu_scale, var_scale, mu, var):
             var[j, k] = var_scale * (q * xi[j, k] + p * q * w * w)
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def forward_hidden(z, variance, noise, intercept, code, squared):
     """Inject the ensemble noise into a hidden layer and apply its activation.
 
@@ -97,14 +101,22 @@ def forward_hidden(z, variance, noise, intercept, code, squared):
     with respect to ``Z`` into the gradient with respect to ``D``.
     """
     n, n_out = z.shape
-    for i in range(n):
+    for i in prange(n):
         for k in range(n_out):
             s = math.sqrt(variance[i, k] + ETA)
             e = noise[i, k]
-            a = _activate(z[i, k] + s * e + intercept[k], code)
-            z[i, k] = a
-            squared[i, k] = a * a
+            z[i, k] = z[i, k] + s * e + intercept[k]
             variance[i, k] = e / (2.0 * s)
+        # One activation per row, so that the loops above and below have no
+        # branch on the activation and vectorize.
+        if code == 3:
+            for k in range(n_out):
+                z[i, k] = max(z[i, k], 0.0)
+        elif code != 0:
+            for k in range(n_out):
+                z[i, k] = _activate(z[i, k], code)
+        for k in range(n_out):
+            squared[i, k] = z[i, k] * z[i, k]
 
 
 @njit(cache=True)
@@ -163,7 +175,7 @@ def forward_output(z, variance, noise, intercept, y, sample_weight, weight_sum):
     return total / weight_sum
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def backward_hidden(delta, input_grad_var, activation, noise_factor, code):
     """Carry the gradient through a hidden layer's activation and noise.
 
@@ -175,7 +187,7 @@ def backward_hidden(delta, input_grad_var, activation, noise_factor, code):
     and ``noise_factor`` contains ``dL/dD = dL/dZ * noise_factor``.
     """
     n, n_out = delta.shape
-    for i in range(n):
+    for i in prange(n):
         for k in range(n_out):
             a = activation[i, k]
             d = (delta[i, k] + 2.0 * a * input_grad_var[i, k]) * (
@@ -221,19 +233,21 @@ def _adam_moments(first, second, grad, beta_1, beta_2):
     return first, second
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def adam_spike_slab(pi, m, xi, grad_mu, grad_var, mu_scale, var_scale, l2,
-                    step, beta_1, beta_2, epsilon, first, second):
+                    step, beta_1, beta_2, epsilon, first, second, mu, var):
     """Apply one projected Adam step to ``(pi, m, xi)`` of one layer.
 
     The gradients come from the moment gradients by the same chain rule as
     :func:`synapse_gradients`, computed and consumed in one pass. ``first``
     and ``second`` (3, n_in, n_out) are Adam's moment estimates for ``pi``,
     ``m`` and ``xi`` in that order. ``step`` is the bias-corrected learning
-    rate. After the step ``pi`` is clipped to [0, 1] and ``xi`` to [0, inf).
+    rate. After the step ``pi`` is clipped to [0, 1] and ``xi`` to [0, inf),
+    and ``mu`` and ``var`` receive the scaled moments of the new parameters,
+    as :func:`spike_slab_moments` computes them, for the next batch.
     """
     n_in, n_out = pi.shape
-    for j in range(n_in):
+    for j in prange(n_in):
         for k in range(n_out):
             p = pi[j, k]
             w = m[j, k]
@@ -261,9 +275,14 @@ def adam_spike_slab(pi, m, xi, grad_mu, grad_var, mu_scale, var_scale, l2,
             second[2, j, k] = s
             v -= step * f / (math.sqrt(s) + epsilon)
 
-            pi[j, k] = min(max(p, 0.0), 1.0)
+            p = min(max(p, 0.0), 1.0)
+            v = max(v, 0.0)
+            pi[j, k] = p
             m[j, k] = w
-            xi[j, k] = max(v, 0.0)
+            xi[j, k] = v
+            q = 1.0 - p
+            mu[j, k] = mu_scale * q * w
+            var[j, k] = var_scale * (q * v + p * q * w * w)
 
 
 @njit(cache=True)

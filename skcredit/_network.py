@@ -56,8 +56,12 @@ class Workspace:
         self.delta = [rows(b) for b in fan_out[:-1]]
         self.scratch = [rows(b) for b in fan_out[:-1]]
 
+        # Scaled moments of the current parameters; the training loop's Adam
+        # step refreshes them, anything else that changes the parameters
+        # must set moments_current to False.
         self.mu = matrices()
         self.var = matrices()
+        self.moments_current = False
         self.grad_mu = matrices()
         self.grad_var = matrices()
         self.grad_intercept = [np.empty(b, dtype=dtype) for b in fan_out]
@@ -91,10 +95,13 @@ def _product(left, right, out):
 
 
 def forward_backward(pi, m, xi, intercepts, X, X_squared, y, sample_weight,
-                     weight_sum, activation_code, work):
+                     weight_sum, activation_code, work, intercept_grad=True):
     """Run one noisy forward pass and the backward pass on a batch.
 
-    The noise must already be in ``work.noise``. On return the workspace
+    The noise must already be in ``work.noise``. The moments are computed
+    from ``(pi, m, xi)`` unless ``work.moments_current`` is True. The
+    intercept gradients are computed only when ``intercept_grad`` is True.
+    On return the workspace
     holds the moments used (``mu``, ``var``), the unscaled products
     ``grad_mu = H.T @ dL/dZ`` and ``grad_var = (H * H).T @ dL/dD`` per layer
     and the intercept gradients, and :func:`layer_deltas` gives ``dL/dZ``
@@ -113,9 +120,10 @@ def forward_backward(pi, m, xi, intercepts, X, X_squared, y, sample_weight,
     for layer in range(n_layers):
         mu_scale, var_scale = scales(pi[layer].shape[0])
         mu, var = work.mu[layer], work.var[layer]
-        _kernels.spike_slab_moments(
-            pi[layer], m[layer], xi[layer], mu_scale, var_scale, mu, var
-        )
+        if not work.moments_current:
+            _kernels.spike_slab_moments(
+                pi[layer], m[layer], xi[layer], mu_scale, var_scale, mu, var
+            )
         z = work.z[layer][:n]
         variance = work.variance[layer][:n]
         _product(inputs, mu, z)
@@ -144,7 +152,8 @@ def forward_backward(pi, m, xi, intercepts, X, X_squared, y, sample_weight,
             inputs, inputs_squared = X, X_squared
         _product(inputs.T, delta, work.grad_mu[layer])
         _product(inputs_squared.T, gamma, work.grad_var[layer])
-        np.sum(delta, axis=0, out=work.grad_intercept[layer])
+        if intercept_grad:
+            np.sum(delta, axis=0, out=work.grad_intercept[layer])
         if layer > 0:
             below = work.delta[layer - 1][:n]
             scratch = work.scratch[layer - 1][:n]
@@ -154,6 +163,7 @@ def forward_backward(pi, m, xi, intercepts, X, X_squared, y, sample_weight,
                 below, scratch, inputs, work.variance[layer - 1][:n],
                 activation_code,
             )
+    work.moments_current = True
     return loss
 
 

@@ -43,6 +43,7 @@ class _Problem:
             buffer[...] = noise
         pi, m, xi, intercepts = self.params
         weight_sum = self.weight.sum()
+        self.work.moments_current = False
         loss = _network.forward_backward(
             pi, m, xi, intercepts, X, X * X, self.y, self.weight, weight_sum,
             self.code, self.work,
@@ -154,6 +155,8 @@ def test_adam_kernel_matches_reference_with_projection():
     beta_1, beta_2, epsilon, step = 0.9, 0.999, 1e-8, 0.01
     first = rng.normal(size=(3, *shape))
     second = rng.uniform(0.0, 1.0, (3, *shape))
+    mu = np.empty(shape)
+    var = np.empty(shape)
 
     # Reference: the chain rule and a plain NumPy Adam step with projection.
     q = 1.0 - pi
@@ -175,13 +178,20 @@ def test_adam_kernel_matches_reference_with_projection():
 
     _kernels.adam_spike_slab(
         pi, m, xi, grad_mu, grad_var, mu_scale, var_scale, l2, step,
-        beta_1, beta_2, epsilon, first, second,
+        beta_1, beta_2, epsilon, first, second, mu, var,
     )
     assert_allclose(pi, expected[0], rtol=1e-12)
     assert_allclose(m, expected[1], rtol=1e-12)
     assert_allclose(xi, expected[2], rtol=1e-12, atol=1e-15)
     assert_allclose(first, expected_first, rtol=1e-12)
     assert_allclose(second, expected_second, rtol=1e-12)
+    # The moments of the new parameters, ready for the next batch.
+    q = 1.0 - expected[0]
+    assert_allclose(mu, mu_scale * q * expected[1], rtol=1e-12)
+    assert_allclose(
+        var, var_scale * (q * expected[2] + expected[0] * q * expected[1] ** 2),
+        rtol=1e-12, atol=1e-15,
+    )
     # The projection reached both bounds on this data.
     assert (pi == 0.0).any() or (pi == 1.0).any()
     assert (xi == 0.0).any()
