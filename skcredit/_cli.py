@@ -1,8 +1,19 @@
-"""Command line ``python -m skcredit``: train a MeanFieldClassifier and report its synapses.
+"""Command line ``python -m skcredit``: train a MeanFieldClassifier and report on its synapses.
 
-The program trains the classifier on a data set, prints the test accuracy and then,
-for each layer, the share of synapses that training made absent, deterministic or
-left in between. Run ``python -m skcredit --help`` for the options.
+The program trains the classifier on a data set and then prints
+
+1. the test accuracy of the mean-field network, and the mean, standard deviation,
+   minimum and maximum test accuracy of ``--networks`` sub-networks drawn from the
+   trained ensemble;
+2. for each layer, the number and share of important, variable and unimportant
+   synapses, as categorized by :class:`skcredit.SynapseCategorizer` on the
+   training data;
+3. the test error of sampled sub-networks after removing 0, 25, 50, 75 and 100%
+   of the first-layer synapses of each category, from
+   :func:`skcredit.inspection.perturbation_curve`.
+
+Every random draw is seeded from ``--random-state``, and ``--jobs`` changes only
+the speed, not the output. Run ``python -m skcredit --help`` for the options.
 """
 
 import argparse
@@ -13,18 +24,30 @@ import joblib
 import numpy as np
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
+from sklearn.utils import check_array, check_random_state
 
-from skcredit import MeanFieldClassifier
+from skcredit import MeanFieldClassifier, SynapseCategorizer
+from skcredit._categorizer import IMPORTANT, UNIMPORTANT, VARIABLE
+from skcredit._kernels import ACTIVATION_CODES
+from skcredit._sampling import network_seeds, predict_networks
 from skcredit.datasets import load_fashion_mnist, load_mnist_folder
-
-# A synapse is absent when its probability of absence pi is at least ABSENT_MIN_PI.
-ABSENT_MIN_PI = 0.99
-# A synapse is deterministic when it is almost surely present and its slab variance is
-# almost zero, so that it acts as a fixed weight equal to its slab mean m.
-DETERMINISTIC_MAX_PI = 0.01
-DETERMINISTIC_MAX_XI = 1e-6
+from skcredit.inspection import perturbation_curve
 
 DIGITS_TEST_SIZE = 0.3
+
+# Largest seed that numpy.random.RandomState, and so every random_state, accepts.
+MAX_SEED = 2**32 - 1
+
+# Tolerances of the synapse categories, SynapseCategorizer's pi_tol and xi_tol.
+PI_TOL = 0.01
+XI_TOL = 1e-6
+# Category names in the order of the tables, with their codes in SynapseCategorizer.categories_.
+CATEGORIES = (("important", IMPORTANT), ("variable", VARIABLE), ("unimportant", UNIMPORTANT))
+
+# The perturbation table removes synapses of the first layer (index 0).
+PERTURBED_LAYER = 0
+PERTURBATION_FRACTIONS = (0.0, 0.25, 0.5, 0.75, 1.0)
+PERTURBATION_REPEATS = 3
 
 
 def main(argv=None):
@@ -58,16 +81,16 @@ def main(argv=None):
         return 2
 
     if not args.quiet:
-        print(
-            f"data: {args.data}, {len(X_train)} training and {len(X_test)} test samples, "
-            f"{X_train.shape[1]} features"
-        )
+        print_data_summary(args.data, X_train, X_test)
 
     classifier = MeanFieldClassifier(**estimator_params(args))
     classifier.fit(X_train, y_train)
+    print_accuracies(classifier, X_test, y_test, args)
 
-    print(f"test accuracy: {classifier.score(X_test, y_test):.4f}")
-    print_synapse_table(classifier)
+    categorizer = SynapseCategorizer(classifier, prefit=True, pi_tol=PI_TOL, xi_tol=XI_TOL)
+    categorizer.fit(X_train, y_train)
+    print_synapse_table(categorizer)
+    print_perturbation_table(categorizer, X_test, y_test, args)
 
     if args.save is not None:
         joblib.dump(classifier, args.save)
@@ -79,8 +102,11 @@ def build_parser():
     parser = argparse.ArgumentParser(
         prog="skcredit",
         description=(
-            "Train a skcredit.MeanFieldClassifier, print the test accuracy and the share of "
-            "absent, deterministic and other synapses in each layer."
+            "Train a skcredit.MeanFieldClassifier and print the test accuracy of the "
+            "mean-field network and of sampled sub-networks, the number and share of "
+            "important, variable and unimportant synapses in each layer, and the test "
+            "error of sampled sub-networks after removing part of the first-layer "
+            "synapses of each category."
         ),
     )
     parser.add_argument(
@@ -107,11 +133,28 @@ def build_parser():
         "(default: the classifier's default)",
     )
     parser.add_argument(
+        "--networks",
+        type=parse_positive_int,
+        default=20,
+        metavar="N",
+        help="number of sub-networks drawn from the trained ensemble for the sub-network "
+        "accuracy and for each removal in the perturbation table (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--jobs",
+        type=parse_n_jobs,
+        default=1,
+        metavar="N",
+        help="number of joblib workers that run the sampled sub-networks, -1 for all "
+        "processors. The output does not depend on it (default: %(default)s)",
+    )
+    parser.add_argument(
         "--random-state",
         type=int,
         default=0,
         metavar="SEED",
-        help="seed of the digits train/test split and of the classifier (default: %(default)s)",
+        help=f"seed from 0 to {MAX_SEED} of the digits train/test split, of the classifier "
+        "and of the sampled sub-networks (default: %(default)s)",
     )
     parser.add_argument(
         "--save", metavar="PATH", help="write the fitted classifier to PATH with joblib.dump"
@@ -123,12 +166,18 @@ def build_parser():
 
 
 def parse_arguments(parser, argv):
-    """Parse ``argv`` and reject a ``--save`` path that is a folder or lies in a missing folder.
+    """Parse ``argv`` and reject a seed out of range and an unusable ``--save`` path.
 
-    The check runs before training, so that a typo in the path does not cost a
-    whole training run. ``parser.error`` exits with status 2.
+    The checks run before training, so that a typo does not cost a whole
+    training run. A ``--save`` path is unusable when it is a folder or lies in
+    a missing folder. ``parser.error`` exits with status 2.
     """
     args = parser.parse_args(argv)
+    if not 0 <= args.random_state <= MAX_SEED:
+        parser.error(
+            f"argument --random-state: invalid value '{args.random_state}': "
+            f"expected an integer from 0 to {MAX_SEED}"
+        )
     if args.save is not None:
         folder = os.path.dirname(os.path.abspath(args.save))
         if os.path.isdir(args.save):
@@ -161,6 +210,22 @@ def parse_positive_int(text):
     return value
 
 
+def parse_n_jobs(text):
+    """Convert a joblib ``n_jobs`` value, rejecting 0 and anything but an integer.
+
+    Negative values follow joblib: -1 means all processors, -2 all but one.
+    """
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value == 0:
+        raise argparse.ArgumentTypeError(
+            f"invalid value '{text}': expected a positive integer, or -1 for all processors"
+        )
+    return value
+
+
 def load_data(name, random_state):
     """Return ``(X_train, X_test, y_train, y_test)`` for a ``--data`` value.
 
@@ -180,6 +245,13 @@ def load_data(name, random_state):
     return load_mnist_folder(name)
 
 
+def print_data_summary(name, X_train, X_test):
+    print(
+        f"data: {name}, {len(X_train)} training and {len(X_test)} test samples, "
+        f"{X_train.shape[1]} features"
+    )
+
+
 def estimator_params(args):
     """Return the MeanFieldClassifier parameters set on the command line.
 
@@ -193,42 +265,98 @@ def estimator_params(args):
     return params
 
 
-def count_synapse_categories(pi, xi):
-    """Count the absent, deterministic and other synapses of one layer.
+def subnetwork_accuracies(classifier, X, y, n_networks, n_jobs, random_state):
+    """Compute the accuracy on ``(X, y)`` of each of ``n_networks`` drawn sub-networks.
 
-    Parameters
-    ----------
-    pi : ndarray
-        Probability of absence of each synapse.
-    xi : ndarray of the same shape as ``pi``
-        Slab variance of each synapse.
+    The networks are those of ``classifier.sample_networks(n_networks,
+    random_state)``, and the accuracies do not depend on ``n_jobs``.
 
     Returns
     -------
-    absent, deterministic, other : int
-        Numbers of synapses with ``pi >= 0.99``, with ``pi <= 0.01 and xi <= 1e-6``,
-        and of all remaining synapses. They add up to ``pi.size``.
+    accuracies : ndarray of shape (n_networks,)
     """
-    absent = pi >= ABSENT_MIN_PI
-    deterministic = (pi <= DETERMINISTIC_MAX_PI) & (xi <= DETERMINISTIC_MAX_XI)
-    n_absent = int(np.count_nonzero(absent))
-    n_deterministic = int(np.count_nonzero(deterministic))
-    return n_absent, n_deterministic, pi.size - n_absent - n_deterministic
-
-
-def print_synapse_table(classifier):
-    """Print one row per layer with its number of synapses and their categories in percent."""
-    print(
-        f"synapses per layer (absent: pi >= {ABSENT_MIN_PI}, deterministic: "
-        f"pi <= {DETERMINISTIC_MAX_PI} and xi <= {DETERMINISTIC_MAX_XI:g})"
+    X = check_array(X, accept_sparse="csr", dtype=(np.float64, np.float32))
+    # The same root seed as MeanFieldClassifier.sample_networks draws.
+    entropy = int(check_random_state(random_state).randint(2**31 - 1))
+    probas = predict_networks(
+        classifier.pi_, classifier.m_, classifier.xi_, classifier.intercepts_, X,
+        ACTIVATION_CODES[classifier.activation], network_seeds(entropy, n_networks), n_jobs,
     )
-    units = [f"{pi.shape[0]} -> {pi.shape[1]}" for pi in classifier.pi_]
-    units_width = max(len("units"), *(len(label) for label in units))
-    print(f"{'layer':>5}  {'units':<{units_width}}  {'synapses':>9}  {'absent':>7}  "
-          f"{'deterministic':>13}  {'other':>7}")
 
-    for layer, (label, pi, xi) in enumerate(zip(units, classifier.pi_, classifier.xi_), start=1):
-        shares = [100 * count / pi.size for count in count_synapse_categories(pi, xi)]
-        absent, deterministic, other = shares
-        print(f"{layer:>5}  {label:<{units_width}}  {pi.size:>9}  {absent:>6.1f}%  "
-              f"{deterministic:>12.1f}%  {other:>6.1f}%")
+    # A binary target has one output unit, the probability of the positive class.
+    if probas.shape[2] == 1:
+        class_indices = (probas[:, :, 0] > 0.5).astype(np.intp)
+    else:
+        class_indices = probas.argmax(axis=2)
+    predictions = classifier.classes_[class_indices]
+    return np.mean(predictions == np.asarray(y), axis=1)
+
+
+def print_accuracies(classifier, X_test, y_test, args):
+    """Print the test accuracy of the mean-field network and statistics over sub-networks.
+
+    The standard deviation is that of the population (``ddof=0``), as in
+    :func:`perturbation_curve`.
+    """
+    print(f"test accuracy of the mean-field network: {classifier.score(X_test, y_test):.4f}")
+
+    accuracies = subnetwork_accuracies(
+        classifier, X_test, y_test, args.networks, args.jobs, args.random_state
+    )
+    networks = "sub-network" if args.networks == 1 else "sub-networks"
+    print(
+        f"test accuracy of {args.networks} sampled {networks}: mean {accuracies.mean():.4f}, "
+        f"std {accuracies.std():.4f}, min {accuracies.min():.4f}, max {accuracies.max():.4f}"
+    )
+
+
+def print_synapse_table(categorizer):
+    """Print one row per layer with its number of synapses and the count and share of each category."""
+    print(
+        f"synapse categories: unimportant if pi >= {1 - PI_TOL:g} or the synapse leaves a unit "
+        f"that is zero on every training sample, else important if pi <= {PI_TOL:g} and "
+        f"xi <= {XI_TOL:g}, else variable"
+    )
+    units = [f"{layer.shape[0]} -> {layer.shape[1]}" for layer in categorizer.categories_]
+    units_width = max(len("units"), *(len(label) for label in units))
+    category_headers = "".join(f"  {name:>14}" for name, _ in CATEGORIES)
+    print(f"{'layer':>5}  {'units':<{units_width}}  {'synapses':>9}{category_headers}")
+
+    for layer, (label, counts) in enumerate(zip(units, categorizer.category_counts_), start=1):
+        n_synapses = int(counts.sum())
+        cells = "".join(
+            f"  {counts[code]:>7} {100 * counts[code] / n_synapses:>5.1f}%" for _, code in CATEGORIES
+        )
+        print(f"{layer:>5}  {label:<{units_width}}  {n_synapses:>9}{cells}")
+
+
+def print_perturbation_table(categorizer, X_test, y_test, args):
+    """Print, per category, the test error after removing fractions of its first-layer synapses.
+
+    Every category runs :func:`perturbation_curve` with the same seed, so the
+    sub-networks drawn at a fraction of 0 are the same in every row.
+    """
+    print(
+        f"test error (%) of sampled sub-networks after removing a fraction of one category's "
+        f"synapses in layer {PERTURBED_LAYER + 1}, mean ± std over {PERTURBATION_REPEATS} "
+        f"repeats of {args.networks} networks"
+    )
+    fraction_headers = "".join(f"  {f'{fraction:g} removed':>12}" for fraction in PERTURBATION_FRACTIONS)
+    print(f"{'category':<11}  {'synapses':>9}{fraction_headers}")
+
+    counts = categorizer.category_counts_[PERTURBED_LAYER]
+    for name, code in CATEGORIES:
+        n_synapses = int(counts[code])
+        if n_synapses == 0:
+            print(f"{name:<11}  {n_synapses:>9}  no {name} synapses, nothing to remove")
+            continue
+        result = perturbation_curve(
+            categorizer, X_test, y_test, layer=PERTURBED_LAYER, category=name,
+            fractions=PERTURBATION_FRACTIONS, n_repeats=PERTURBATION_REPEATS,
+            n_networks=args.networks, n_jobs=args.jobs, random_state=args.random_state,
+        )
+        cells = "".join(
+            f"  {100 * mean:>5.1f} ± {100 * std:>4.1f}"
+            for mean, std in zip(result.errors_mean, result.errors_std)
+        )
+        print(f"{name:<11}  {n_synapses:>9}{cells}")
