@@ -5,6 +5,7 @@ network order from one root, so the draws do not depend on how the networks
 are split among joblib workers.
 """
 
+import numba
 import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs
 from threadpoolctl import threadpool_limits
@@ -33,15 +34,26 @@ def draw_network(pi, m, xi, seed):
 
 
 def _predict_networks(pi, m, xi, intercepts, X, activation_code, seeds):
-    """Return the output probabilities of each network in ``seeds``."""
-    with threadpool_limits(limits=1):
-        probas = []
-        for seed in seeds:
-            coefs = draw_network(pi, m, xi, seed)
-            coefs = [c.astype(X.dtype, copy=False) for c in coefs]
-            probas.append(
-                _network.predict_mean_field(coefs, intercepts, X, activation_code)
-            )
+    """Return the output probabilities of each network in ``seeds``.
+
+    BLAS and numba use one thread here, because the parallelism is across
+    the networks; the numba thread count is restored afterwards.
+    """
+    numba_threads = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        with threadpool_limits(limits=1):
+            probas = []
+            for seed in seeds:
+                coefs = draw_network(pi, m, xi, seed)
+                coefs = [c.astype(X.dtype, copy=False) for c in coefs]
+                probas.append(
+                    _network.predict_mean_field(
+                        coefs, intercepts, X, activation_code
+                    )
+                )
+    finally:
+        numba.set_num_threads(numba_threads)
     return probas
 
 
