@@ -413,8 +413,14 @@ class MeanFieldClassifier(ClassifierMixin, BaseEstimator):
         if not incremental or not hasattr(self, "_adam_first"):
             self._reset_optimizer()
 
-        # Run the stochastic optimization.
-        self._fit_stochastic(X, y_index, sample_weight, layer_units, incremental)
+        # Run the stochastic optimization. The numba kernels run on the
+        # calling thread: their loops vectorize, and a second thread pool
+        # beside BLAS's slows training by orders of magnitude when the
+        # cores are shared with other processes.
+        with _kernels.numba_threads(1):
+            self._fit_stochastic(
+                X, y_index, sample_weight, layer_units, incremental
+            )
 
         return self
 

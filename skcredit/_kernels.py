@@ -18,11 +18,27 @@ Activation codes: 0 identity, 1 logistic, 2 tanh, 3 relu (see
 """
 
 import math
+from contextlib import contextmanager
 
+import numba
 import numpy as np
 from numba import njit, prange
 
 ACTIVATION_CODES = {"identity": 0, "logistic": 1, "tanh": 2, "relu": 3}
+
+
+@contextmanager
+def numba_threads(n_threads):
+    """Run the enclosed code with at most ``n_threads`` numba threads.
+
+    The previous thread count of the calling thread is restored on exit.
+    """
+    previous = numba.get_num_threads()
+    numba.set_num_threads(max(1, min(n_threads, previous)))
+    try:
+        yield
+    finally:
+        numba.set_num_threads(previous)
 
 # Added to the pre-activation variance before its square root, so that the
 # gradient with respect to the variance stays finite when the variance is 0.

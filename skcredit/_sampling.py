@@ -5,7 +5,6 @@ network order from one root, so the draws do not depend on how the networks
 are split among joblib workers.
 """
 
-import numba
 import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs
 from threadpoolctl import threadpool_limits
@@ -39,21 +38,14 @@ def _predict_networks(pi, m, xi, intercepts, X, activation_code, seeds):
     BLAS and numba use one thread here, because the parallelism is across
     the networks; the numba thread count is restored afterwards.
     """
-    numba_threads = numba.get_num_threads()
-    numba.set_num_threads(1)
-    try:
-        with threadpool_limits(limits=1):
-            probas = []
-            for seed in seeds:
-                coefs = draw_network(pi, m, xi, seed)
-                coefs = [c.astype(X.dtype, copy=False) for c in coefs]
-                probas.append(
-                    _network.predict_mean_field(
-                        coefs, intercepts, X, activation_code
-                    )
-                )
-    finally:
-        numba.set_num_threads(numba_threads)
+    with threadpool_limits(limits=1), _kernels.numba_threads(1):
+        probas = []
+        for seed in seeds:
+            coefs = draw_network(pi, m, xi, seed)
+            coefs = [c.astype(X.dtype, copy=False) for c in coefs]
+            probas.append(
+                _network.predict_mean_field(coefs, intercepts, X, activation_code)
+            )
     return probas
 
 
