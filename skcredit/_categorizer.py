@@ -104,13 +104,13 @@ class SynapseCategorizer(MetaEstimatorMixin, SelectorMixin, BaseEstimator):
         ``estimator_.pi_[l]``, that is ``(n_units[l], n_units[l + 1])``:
         0 for unimportant, 1 for important and 2 for variable synapses.
 
-    category_counts_ : ndarray of shape (len(categories_), 3)
+    category_counts_ : ndarray of shape (`len(categories_)`, 3)
         Number of synapses of each category. Row ``l`` counts the synapses
         of ``categories_[l]``, so there are ``estimator_.n_layers_ - 1``
         rows, and column ``c`` those of code ``c`` (unimportant, important,
         variable). Each row sums to the number of synapses of its layer.
 
-    feature_credit_ : ndarray of shape (n_features_in_,)
+    feature_credit_ : ndarray of shape (`n_features_in_`,)
         Credit of each input feature: the share of its first-layer synapses
         (a row of ``categories_[0]``) that are important, in [0, 1]. A
         feature that is zero in every training sample has credit 0.
@@ -127,7 +127,7 @@ class SynapseCategorizer(MetaEstimatorMixin, SelectorMixin, BaseEstimator):
     n_features_in_ : int
         Number of features seen during :term:`fit`.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during :term:`fit`. Defined only when ``X``
         has feature names that are all strings.
 
@@ -136,6 +136,12 @@ class SynapseCategorizer(MetaEstimatorMixin, SelectorMixin, BaseEstimator):
     MeanFieldClassifier : The spike-and-slab ensemble categorized here.
     sklearn.feature_selection.SelectFromModel : Feature selection from the
         importance weights of any estimator.
+    skcredit.inspection.SynapseDistributionDisplay : Histograms of ``pi``,
+        ``m`` and ``xi`` per layer, stacked by category.
+    skcredit.inspection.perturbation_curve : Error of sampled networks after
+        removing synapses of one category.
+    skcredit.inspection.synapse_entropy : Mean entropy of the synapse
+        distributions per layer.
 
     Notes
     -----

@@ -139,7 +139,7 @@ class MeanFieldClassifier(ClassifierMixin, BaseEstimator):
     n_features_in_ : int
         Number of features seen during fit.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit. Defined only when ``X`` has
         feature names that are all strings.
 
@@ -199,6 +199,12 @@ class MeanFieldClassifier(ClassifierMixin, BaseEstimator):
     --------
     sklearn.neural_network.MLPClassifier : The ordinary network with the same
         parameters.
+    skcredit.SynapseCategorizer : Sorts the synapses of a fitted classifier
+        into important, unimportant and variable ones.
+    skcredit.inspection.perturbation_curve : Error of sampled networks after
+        removing synapses of one category.
+    skcredit.inspection.SynapseDistributionDisplay : Histograms of ``pi``,
+        ``m`` and ``xi`` per layer.
 
     Notes
     -----

@@ -69,9 +69,33 @@ def load_idx(path):
         code, a truncated header, a data size that does not match the header,
         or broken gzip compression. The message names the file.
 
+    See Also
+    --------
+    load_mnist_folder : Load the four IDX files of an MNIST-format folder.
+
+    References
+    ----------
+    The IDX format is described with the MNIST data set in "The MNIST
+    database of handwritten digits", http://yann.lecun.com/exdb/mnist/.
+
     Examples
     --------
-    >>> from skcredit.datasets import FASHION_MNIST_DIR, load_idx
+    Write a small IDX file of three unsigned bytes and read it back:
+
+    >>> import os, tempfile
+    >>> from skcredit.datasets import load_idx
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> path = os.path.join(folder.name, "labels-idx1-ubyte")
+    >>> header = bytes([0, 0, 0x08, 1]) + (3).to_bytes(4, "big")
+    >>> with open(path, "wb") as file:
+    ...     _ = file.write(header + bytes([7, 2, 1]))
+    >>> load_idx(path)
+    array([7, 2, 1], dtype=uint8)
+    >>> folder.cleanup()
+
+    Where the Debian package ``dataset-fashion-mnist`` is installed:
+
+    >>> from skcredit.datasets import FASHION_MNIST_DIR
     >>> labels = load_idx(f"{FASHION_MNIST_DIR}/t10k-labels-idx1-ubyte.gz")  # doctest: +SKIP
     >>> labels.shape, labels.dtype  # doctest: +SKIP
     ((10000,), dtype('uint8'))
@@ -152,9 +176,45 @@ def load_mnist_folder(path, *, dtype=np.float32):
         are not a 1-D array of integers, or an image file and its label file have
         different numbers of samples. The message names the file.
 
+    See Also
+    --------
+    load_fashion_mnist : Load Fashion-MNIST from its Debian package.
+    load_idx : Read one IDX file.
+
+    References
+    ----------
+    The IDX format is described with the MNIST data set in "The MNIST
+    database of handwritten digits", http://yann.lecun.com/exdb/mnist/.
+
     Examples
     --------
-    >>> from skcredit.datasets import FASHION_MNIST_DIR, load_mnist_folder
+    A folder with two training images and one test image of 2x2 pixels:
+
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> from skcredit.datasets import load_mnist_folder
+    >>> def write_idx(path, array):
+    ...     header = bytes([0, 0, 0x08, array.ndim])
+    ...     header += b"".join(size.to_bytes(4, "big") for size in array.shape)
+    ...     with open(path, "wb") as file:
+    ...         file.write(header + array.astype(np.uint8).tobytes())
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> images = np.array([[[0, 255], [255, 0]], [[255, 0], [0, 0]],
+    ...                    [[0, 0], [0, 255]]])
+    >>> write_idx(os.path.join(folder.name, "train-images-idx3-ubyte"), images[:2])
+    >>> write_idx(os.path.join(folder.name, "train-labels-idx1-ubyte"), np.array([3, 5]))
+    >>> write_idx(os.path.join(folder.name, "t10k-images-idx3-ubyte"), images[2:])
+    >>> write_idx(os.path.join(folder.name, "t10k-labels-idx1-ubyte"), np.array([7]))
+    >>> X_train, X_test, y_train, y_test = load_mnist_folder(folder.name)
+    >>> X_train.shape, X_test.shape
+    ((2, 4), (1, 4))
+    >>> X_train[0].tolist(), y_train.tolist()
+    ([0.0, 1.0, 1.0, 0.0], [3, 5])
+    >>> folder.cleanup()
+
+    Fashion-MNIST, where its Debian package is installed:
+
+    >>> from skcredit.datasets import FASHION_MNIST_DIR
     >>> X_train, X_test, y_train, y_test = load_mnist_folder(FASHION_MNIST_DIR)  # doctest: +SKIP
     >>> X_train.shape, X_test.shape  # doctest: +SKIP
     ((60000, 784), (10000, 784))
@@ -200,10 +260,25 @@ def load_fashion_mnist(*, dtype=np.float32):
     ValueError
         As raised by :func:`load_mnist_folder`.
 
+    See Also
+    --------
+    load_mnist_folder : Load any folder of MNIST-format IDX files.
+
+    References
+    ----------
+    Han Xiao, Kashif Rasul and Roland Vollgraf, "Fashion-MNIST: a Novel
+    Image Dataset for Benchmarking Machine Learning Algorithms",
+    arXiv:1708.07747 (2017).
+
     Examples
     --------
+    The example needs the Debian package ``dataset-fashion-mnist``, so the
+    test suite skips it:
+
     >>> from skcredit.datasets import load_fashion_mnist
     >>> X_train, X_test, y_train, y_test = load_fashion_mnist()  # doctest: +SKIP
+    >>> X_train.shape, y_train[:5].tolist()  # doctest: +SKIP
+    ((60000, 784), [9, 0, 0, 3, 0])
     """
     if not os.path.isdir(FASHION_MNIST_DIR):
         raise FileNotFoundError(

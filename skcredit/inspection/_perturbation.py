@@ -188,6 +188,8 @@ def perturbation_curve(
     --------
     sklearn.inspection.permutation_importance : Importance of features by
         permuting them.
+    skcredit.inspection.PerturbationCurveDisplay : Plots the curves of
+        several categories.
 
     References
     ----------
