@@ -311,7 +311,7 @@ def adam_vector(param, grad, step, beta_1, beta_2, epsilon, first, second):
         param[k] -= step * f / (math.sqrt(s) + epsilon)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def activate_inplace(z, intercept, code):
     """Add the intercept to ``z`` (n, n_out) and apply the activation."""
     n, n_out = z.shape
@@ -320,7 +320,7 @@ def activate_inplace(z, intercept, code):
             z[i, k] = _activate(z[i, k] + intercept[k], code)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def output_proba_inplace(z, intercept):
     """Turn output pre-activations into probabilities, in place.
 
@@ -345,7 +345,7 @@ def output_proba_inplace(z, intercept):
             z[i, k] /= total
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def sample_synapses(pi, m, xi, scale, rng, out):
     """Draw one concrete weight for every synapse of a layer into ``out``.
 

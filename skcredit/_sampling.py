@@ -36,7 +36,8 @@ def _predict_networks(pi, m, xi, intercepts, X, activation_code, seeds):
     """Return the output probabilities of each network in ``seeds``.
 
     BLAS and numba use one thread here, because the parallelism is across
-    the networks; the numba thread count is restored afterwards.
+    the networks; the numba thread count is restored afterwards. Called from
+    several threads at once, the BLAS limit is set by the caller.
     """
     with threadpool_limits(limits=1), _kernels.numba_threads(1):
         probas = []
@@ -65,10 +66,14 @@ def predict_networks(pi, m, xi, intercepts, X, activation_code, seeds, n_jobs):
     n_workers = min(effective_n_jobs(n_jobs), len(seeds))
     chunks = [list(chunk) for chunk in np.array_split(np.array(seeds), n_workers)]
     intercepts = [b.astype(X.dtype, copy=False) for b in intercepts]
-    results = Parallel(n_jobs=n_workers)(
-        delayed(_predict_networks)(
-            pi, m, xi, intercepts, X, activation_code, chunk
+    # Threads share X without copies; the kernels and BLAS release the GIL.
+    # The BLAS limit is set here, once for all threads, because
+    # threadpoolctl's limits are global to the process.
+    with threadpool_limits(limits=1):
+        results = Parallel(n_jobs=n_workers, prefer="threads")(
+            delayed(_predict_networks)(
+                pi, m, xi, intercepts, X, activation_code, chunk
+            )
+            for chunk in chunks
         )
-        for chunk in chunks
-    )
     return np.stack([proba for chunk in results for proba in chunk])

@@ -5,6 +5,7 @@ from numbers import Integral, Real
 import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.utils import Bunch, check_random_state
+from threadpoolctl import threadpool_limits
 from sklearn.utils._param_validation import (
     HasMethods,
     Interval,
@@ -259,13 +260,16 @@ def perturbation_curve(
         jobs.append([(order[:k], seeds) for k in n_removed])
     flat_jobs = [job for repeat in jobs for job in repeat]
 
+    # Threads share X without copies; the kernels and BLAS release the GIL.
+    # The BLAS limit is global to the process, so it is set here for all.
     n_workers = min(effective_n_jobs(n_jobs), len(flat_jobs))
     chunks = np.array_split(np.arange(len(flat_jobs)), n_workers)
-    results = Parallel(n_jobs=n_workers)(
-        delayed(_run_jobs)(ensemble, X, y_index, layer,
-                           [flat_jobs[i] for i in chunk])
-        for chunk in chunks
-    )
+    with threadpool_limits(limits=1):
+        results = Parallel(n_jobs=n_workers, prefer="threads")(
+            delayed(_run_jobs)(ensemble, X, y_index, layer,
+                               [flat_jobs[i] for i in chunk])
+            for chunk in chunks
+        )
     errors = np.array([e for chunk in results for e in chunk])
     errors = errors.reshape(n_repeats, len(fractions)).T
 
