@@ -13,6 +13,12 @@ kernels that sum over samples (the loss) stay serial for the same reason.
 ``parallel=True`` also lets the compiler vectorize the loops, which it does
 not do for the serial versions of these kernels (measured with numba 0.68).
 
+NOTE: numba's ``workqueue`` threading layer, its fallback where neither
+OpenMP nor TBB is available, aborts the process when ``parallel=True``
+kernels run from several Python threads at once, so fitting estimators in
+parallel threads needs the ``omp`` or ``tbb`` layer (``pip install tbb``).
+Process-based parallelism, joblib's default, is unaffected.
+
 Activation codes: 0 identity, 1 logistic, 2 tanh, 3 relu (see
 ``ACTIVATION_CODES``).
 """
