@@ -889,6 +889,30 @@ class MeanFieldClassifier(ClassifierMixin, BaseEstimator):
         networks : list of list of ndarray
             One list of weight arrays per network, shaped like
             :attr:`coefs_`.
+
+        See Also
+        --------
+        skcredit.inspection.perturbation_curve : Error of sampled networks
+            after removing synapses of one category.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn.datasets import load_digits
+        >>> from skcredit import MeanFieldClassifier
+        >>> X, y = load_digits(return_X_y=True)
+        >>> clf = MeanFieldClassifier(hidden_layer_sizes=(32,), max_iter=20,
+        ...                           random_state=0).fit(X / 16, y)
+        >>> coefs = clf.sample_networks(3, random_state=0)[0]
+        >>> [c.shape for c in coefs]
+        [(64, 32), (32, 10)]
+
+        Run the drawn network with plain NumPy:
+
+        >>> hidden = np.maximum(X / 16 @ coefs[0], 0)
+        >>> accuracy = np.mean((hidden @ coefs[1]).argmax(axis=1) == y)
+        >>> bool(accuracy > 0.8)
+        True
         """
         check_is_fitted(self)
         if (
