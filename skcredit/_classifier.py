@@ -786,6 +786,8 @@ class MeanFieldClassifier(ClassifierMixin, BaseEstimator):
 
     def _validate_predict_input(self, X):
         check_is_fitted(self)
+        # inference, n_networks and n_jobs may have changed since fit.
+        self._validate_params()
         return validate_data(
             self,
             X,

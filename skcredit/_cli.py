@@ -19,10 +19,12 @@ the speed, not the output. Run ``python -m skcredit --help`` for the options.
 import argparse
 import os
 import sys
+import warnings
 
 import joblib
 import numpy as np
 from sklearn.datasets import load_digits
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_array, check_random_state
 
@@ -75,6 +77,7 @@ def main(argv=None):
     args = parse_arguments(parser, argv)
     try:
         X_train, X_test, y_train, y_test = load_data(args.data, args.random_state)
+        check_labels(y_train, y_test)
     except (FileNotFoundError, ValueError) as error:
         # The data, not the command line, are at fault: one line, no usage.
         print(f"{parser.prog}: error: {error}", file=sys.stderr)
@@ -84,7 +87,7 @@ def main(argv=None):
         print_data_summary(args.data, X_train, X_test)
 
     classifier = MeanFieldClassifier(**estimator_params(args))
-    classifier.fit(X_train, y_train)
+    fit_with_convergence_note(classifier, X_train, y_train)
     print_accuracies(classifier, X_test, y_test, args)
 
     categorizer = SynapseCategorizer(classifier, prefit=True, pi_tol=PI_TOL, xi_tol=XI_TOL)
@@ -96,6 +99,44 @@ def main(argv=None):
         joblib.dump(classifier, args.save)
         print(f"saved the fitted classifier to {args.save}")
     return 0
+
+
+def check_labels(y_train, y_test):
+    """Raise ValueError unless the labels allow training and scoring.
+
+    Training needs two classes, and the perturbation table can score only
+    test labels that the classifier was trained on.
+    """
+    train_classes = np.unique(y_train)
+    if len(train_classes) < 2:
+        raise ValueError(
+            f"the training labels contain only one class, {train_classes.tolist()}; "
+            "training needs at least two"
+        )
+    unseen = np.setdiff1d(y_test, train_classes)
+    if len(unseen):
+        raise ValueError(
+            f"the test labels contain classes absent from the training labels: "
+            f"{unseen.tolist()}"
+        )
+
+
+def fit_with_convergence_note(classifier, X_train, y_train):
+    """Fit, and turn a ConvergenceWarning into one line on stderr."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        classifier.fit(X_train, y_train)
+    for warning in caught:
+        if issubclass(warning.category, ConvergenceWarning):
+            print(
+                f"note: training stopped after {classifier.n_iter_} epochs "
+                "before the loss converged; increase --epochs to train longer",
+                file=sys.stderr,
+            )
+        else:
+            warnings.warn_explicit(
+                warning.message, warning.category, warning.filename, warning.lineno
+            )
 
 
 def build_parser():
@@ -340,6 +381,10 @@ def print_perturbation_table(categorizer, X_test, y_test, args):
         f"test error (%) of sampled sub-networks after removing a fraction of one category's "
         f"synapses in layer {PERTURBED_LAYER + 1}, mean ± std over {PERTURBATION_REPEATS} "
         f"repeats of {args.networks} networks"
+    )
+    print(
+        "each fraction is of the category's own synapses, so rows remove different numbers; "
+        "perturbation_curve(n_synapses=...) compares equal numbers"
     )
     fraction_headers = "".join(f"  {f'{fraction:g} removed':>12}" for fraction in PERTURBATION_FRACTIONS)
     print(f"{'category':<11}  {'synapses':>9}{fraction_headers}")

@@ -127,7 +127,7 @@ def load_idx(path):
 
     expected_size = header_size + math.prod(shape) * dtype.itemsize
     if len(content) != expected_size:
-        problem = "truncated" if len(content) < expected_size else "has trailing data"
+        problem = "truncated" if len(content) < expected_size else "longer than declared"
         raise _invalid_idx(
             path,
             f"the file is {problem}: the header declares shape {shape} of {dtype.name} "

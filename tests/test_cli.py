@@ -177,9 +177,9 @@ def test_quiet_suppresses_epoch_lines(capsys, quiet_run):
     verbose_lines = capsys.readouterr().out.splitlines()
 
     assert save_line.startswith("saved the fitted classifier to ")
-    # Two accuracy lines, table legend, header and one row per layer, perturbation
-    # legend, header and one row per category.
-    assert len(quiet_lines) == 11
+    # Two accuracy lines, table legend, header and one row per layer, the two
+    # perturbation legend lines, header and one row per category.
+    assert len(quiet_lines) == 12
     assert ACCURACY_LINE.match(quiet_lines[0])
     assert SUBNETWORK_LINE.match(quiet_lines[1])
     assert len(parse_table("\n".join(quiet_lines))) == 2
@@ -315,7 +315,7 @@ def test_jobs_2_prints_same_output(capsys):
     cli.main([*FAST_ARGS, "--quiet", "--jobs", "2"])
     parallel = capsys.readouterr().out
 
-    assert len(serial.splitlines()) == 11
+    assert len(serial.splitlines()) == 12
     assert parallel == serial
 
 
@@ -511,3 +511,30 @@ def test_module_entry_point_usage_error():
     assert result.returncode == 2
     assert result.stdout == ""
     assert result.stderr.splitlines()[-1].startswith("skcredit: error: argument --epochs")
+
+
+def test_one_class_training_labels_exit_2(tmp_path, capsys):
+    folder = write_three_class_folder(tmp_path / "idx")
+    write_idx(folder / "train-labels-idx1-ubyte", np.zeros(45))
+
+    assert_data_error(capsys, ["--data", str(folder)], "only one class, [0]")
+
+
+def test_unseen_test_class_exits_2(tmp_path, capsys):
+    folder = write_three_class_folder(tmp_path / "idx")
+    write_idx(folder / "t10k-labels-idx1-ubyte", np.full(21, 7))
+
+    assert_data_error(
+        capsys, ["--data", str(folder)], "classes absent from the training labels: [7]"
+    )
+
+
+def test_short_training_prints_convergence_note(capsys):
+    status = cli.main([*FAST_ARGS, "--quiet"])
+    _, err = capsys.readouterr()
+
+    assert status == 0
+    assert err.splitlines() == [
+        "note: training stopped after 2 epochs before the loss converged; "
+        "increase --epochs to train longer"
+    ]

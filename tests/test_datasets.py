@@ -120,7 +120,7 @@ INVALID_CONTENTS = {
     "unknown type code": (VALID_CONTENT[:2] + b"\x0a" + VALID_CONTENT[3:], "unknown type code 0x0a"),
     "truncated header": (VALID_CONTENT[:9], "declares 2 dimensions and needs 12 bytes"),
     "truncated data": (VALID_CONTENT[:-1], "truncated"),
-    "trailing data": (VALID_CONTENT + b"\x00", "trailing data"),
+    "trailing data": (VALID_CONTENT + b"\x00", "longer than declared"),
     "broken gzip": (gzip.compress(VALID_CONTENT)[:-10], "gzip decompression failed"),
     "truncated gzipped data": (gzip.compress(VALID_CONTENT[:-2]), "truncated"),
 }

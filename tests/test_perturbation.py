@@ -117,3 +117,13 @@ def test_unfitted_estimator_is_rejected(digits_fit):
     _, X_test, y_test = digits_fit
     with pytest.raises(NotFittedError):
         perturbation_curve(MeanFieldClassifier(), X_test, y_test)
+
+
+def test_other_estimator_type_is_rejected(digits_fit):
+    from sklearn.linear_model import LogisticRegression
+
+    _, X_test, y_test = digits_fit
+    other = LogisticRegression(max_iter=50).fit(X_test, y_test)
+    with pytest.raises(TypeError, match="needs a fitted MeanFieldClassifier or "
+                       "SynapseCategorizer, got LogisticRegression"):
+        perturbation_curve(other, X_test, y_test)

@@ -360,7 +360,7 @@ def test_curve_bad_estimator(digits_split):
 def test_missing_matplotlib_names_the_install(monkeypatch, clf):
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
-    match = r"requires matplotlib.*pip install skcredit\[plot\]"
+    match = r"requires matplotlib.*pip install matplotlib"
     with pytest.raises(ImportError, match=match):
         SynapseDistributionDisplay.from_estimator(clf)
     with pytest.raises(ImportError, match=match):

@@ -167,3 +167,14 @@ def test_n_networks_parameter_validated(small_fit):
         MeanFieldClassifier(n_networks=0).fit(X, y)
     with pytest.raises(InvalidParameterError, match="'inference' parameter"):
         MeanFieldClassifier(inference="bayes").fit(X, y)
+
+
+def test_parameters_changed_after_fit_are_validated(small_fit):
+    clf, X, _ = small_fit
+    changed = copy.deepcopy(clf)
+    for params, name in (({"inference": "mc"}, "inference"),
+                         ({"n_networks": 0}, "n_networks")):
+        changed.set_params(**params)
+        with pytest.raises(InvalidParameterError, match=f"'{name}' parameter"):
+            changed.predict(X)
+        changed.set_params(**clf.get_params())

@@ -15,7 +15,14 @@ from sklearn.utils._param_validation import (
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .. import _kernels, _sampling
-from .._categorizer import IMPORTANT, UNIMPORTANT, VARIABLE, _categorize_layer
+from .._categorizer import (
+    IMPORTANT,
+    UNIMPORTANT,
+    VARIABLE,
+    SynapseCategorizer,
+    _categorize_layer,
+)
+from .._classifier import MeanFieldClassifier
 
 CATEGORY_CODES = {"unimportant": UNIMPORTANT, "important": IMPORTANT,
                   "variable": VARIABLE}
@@ -23,7 +30,13 @@ CATEGORY_CODES = {"unimportant": UNIMPORTANT, "important": IMPORTANT,
 
 def _ensemble_and_categories(estimator, layer, pi_tol, xi_tol):
     """Return the fitted MeanFieldClassifier and the categories of ``layer``."""
-    if hasattr(estimator, "categories_"):
+    if not isinstance(estimator, (MeanFieldClassifier, SynapseCategorizer)):
+        raise TypeError(
+            "perturbation_curve needs a fitted MeanFieldClassifier or "
+            f"SynapseCategorizer, got {type(estimator).__name__}: only their "
+            "synapses have the pi, m and xi that the removal changes."
+        )
+    if isinstance(estimator, SynapseCategorizer):
         check_is_fitted(estimator)
         ensemble = estimator.estimator_
         categories = estimator.categories_

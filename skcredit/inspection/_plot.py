@@ -44,7 +44,8 @@ def _import_pyplot(caller):
     except ImportError as exc:
         raise ImportError(
             f"{caller} requires matplotlib, which is not installed. Install "
-            "it with 'pip install skcredit[plot]' or 'pip install matplotlib'."
+            "it with 'pip install matplotlib', or install skcredit from its "
+            "checkout with the plot extra: pip install '.[plot]'."
         ) from exc
     return plt
 
