@@ -638,8 +638,9 @@ class MeanFieldClassifier(ClassifierMixin, BaseEstimator):
         """Run one pass of mini-batches; return the epoch's mean loss.
 
         If the loss or the parameters become non-finite, the parameters go
-        back to their values at the start of the epoch and ValueError is
-        raised, so the estimator never contains NaN.
+        back to their values at the start of the epoch, or the estimator
+        becomes unfitted if no epoch has completed, and ValueError is raised.
+        So the estimator never contains NaN.
         """
         code = _kernels.ACTIVATION_CODES[self.activation]
         snapshot = self._copy_parameters()
@@ -677,14 +678,25 @@ class MeanFieldClassifier(ClassifierMixin, BaseEstimator):
         return accumulated_loss / accumulated_weight
 
     def _raise_diverged(self, snapshot, what):
-        self._restore_parameters(snapshot)
+        epoch = self.n_iter_ + 1
+        # Before any completed epoch there is nothing trained to keep.
+        if self.loss_curve_:
+            self._restore_parameters(snapshot)
+            outcome = "keeps the parameters from the start of that epoch"
+        else:
+            self._forget_fit()
+            outcome = "is left unfitted"
         raise ValueError(
-            f"The {what} became non-finite in epoch {self.n_iter_ + 1}, so "
-            "training diverged. Lower learning_rate_init (now "
+            f"The {what} became non-finite in epoch {epoch}, so training "
+            "diverged. Lower learning_rate_init (now "
             f"{self.learning_rate_init}) or scale the features, e.g. with "
-            "StandardScaler. The estimator keeps the parameters from the "
-            "start of that epoch."
+            f"StandardScaler. The estimator {outcome}."
         )
+
+    def _forget_fit(self):
+        """Delete every fitted attribute, so the estimator is unfitted."""
+        for name in [key for key in vars(self) if key.endswith("_")]:
+            delattr(self, name)
 
     def _adam_update(self, work, weight_sum):
         """Take one projected Adam step; return the sum of squared ``m``."""

@@ -495,8 +495,11 @@ def test_divergence_names_learning_rate_and_keeps_finite_model():
     X, y = _small_problem()
     # Squares of these features overflow in the variance of the first layer.
     X = X * 1e200
-    with pytest.raises(ValueError, match="learning_rate_init"):
-        MeanFieldClassifier(max_iter=5, random_state=0).fit(X, y)
+    clf = MeanFieldClassifier(max_iter=5, random_state=0)
+    with pytest.raises(ValueError, match="learning_rate_init .* left unfitted"):
+        clf.fit(X, y)
+    with pytest.raises(NotFittedError):
+        clf.predict(X)
 
     # A fitted model survives a diverging warm-started fit unharmed.
     X_ok, y_ok = _small_problem()
@@ -505,7 +508,7 @@ def test_divergence_names_learning_rate_and_keeps_finite_model():
         X_ok, y_ok,
     )
     before = clf.predict_proba(X_ok)
-    with pytest.raises(ValueError, match="learning_rate_init"):
+    with pytest.raises(ValueError, match="keeps the parameters from the start"):
         clf.fit(X, y)
     for name in ("pi_", "m_", "xi_"):
         assert all(np.isfinite(a).all() for a in getattr(clf, name))
