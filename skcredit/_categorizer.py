@@ -5,7 +5,6 @@ from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.special import expit
 from sklearn import get_config
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, _fit_context, clone
 from sklearn.exceptions import NotFittedError
@@ -25,20 +24,12 @@ from sklearn.utils.validation import (
 )
 
 from ._classifier import MeanFieldClassifier
+from ._kernels import ACTIVATION_CODES, activate_inplace
 
 # Category codes stored in ``SynapseCategorizer.categories_``.
 UNIMPORTANT = 0
 IMPORTANT = 1
 VARIABLE = 2
-
-# Activation functions of the hidden layers, by MeanFieldClassifier.activation.
-_ACTIVATIONS = {
-    "identity": lambda z: z,
-    "logistic": expit,
-    "tanh": np.tanh,
-    "relu": lambda z: np.maximum(z, 0),
-}
-
 
 class SynapseCategorizer(MetaEstimatorMixin, SelectorMixin, BaseEstimator):
     """Meta-transformer that categorizes synapses and selects credited features.
@@ -353,20 +344,20 @@ class SynapseCategorizer(MetaEstimatorMixin, SelectorMixin, BaseEstimator):
         intercepts = [
             b.astype(X.dtype, copy=False) for b in self.estimator_.intercepts_
         ]
-        activation = _ACTIVATIONS[self.estimator_.activation]
+        activation_code = ACTIVATION_CODES[self.estimator_.activation]
         hidden_sizes = [c.shape[1] for c in coefs[:-1]]
         active_hidden = [np.zeros(size, dtype=bool) for size in hidden_sizes]
 
-        # Propagate X in chunks of rows, so that the pre-activation and the
-        # activation of the widest layer fit in sklearn's working_memory.
+        # Propagate X in chunks of rows, so that the input and the output
+        # activations of the widest layer fit in sklearn's working_memory.
         row_bytes = 2 * X.dtype.itemsize * max(hidden_sizes, default=1)
         working_bytes = get_config()["working_memory"] * 2**20
         chunk_n_rows = max(1, int(working_bytes // row_bytes))
         for rows in gen_batches(X.shape[0], chunk_n_rows):
             hidden = X[rows]
             for layer, active in enumerate(active_hidden):
-                pre_activation = np.asarray(hidden @ coefs[layer]) + intercepts[layer]
-                hidden = activation(pre_activation)
+                hidden = np.ascontiguousarray(hidden @ coefs[layer])
+                activate_inplace(hidden, intercepts[layer], activation_code)
                 active |= np.any(hidden != 0, axis=0)
 
         return [_find_nonzero_columns(X), *active_hidden]

@@ -677,7 +677,7 @@ class MeanFieldClassifier(ClassifierMixin, BaseEstimator):
             )
         return accumulated_loss / accumulated_weight
 
-    def _raise_diverged(self, snapshot, what):
+    def _raise_diverged(self, snapshot, quantity):
         epoch = self.n_iter_ + 1
         # Before any completed epoch there is nothing trained to keep.
         if self.loss_curve_:
@@ -687,7 +687,7 @@ class MeanFieldClassifier(ClassifierMixin, BaseEstimator):
             self._forget_fit()
             outcome = "is left unfitted"
         raise ValueError(
-            f"The {what} became non-finite in epoch {epoch}, so training "
+            f"The {quantity} became non-finite in epoch {epoch}, so training "
             "diverged. Lower learning_rate_init (now "
             f"{self.learning_rate_init}) or scale the features, e.g. with "
             f"StandardScaler. The estimator {outcome}."
@@ -712,7 +712,7 @@ class MeanFieldClassifier(ClassifierMixin, BaseEstimator):
         squared_m = 0.0
         for layer in range(n_layers):
             squared_m += float(np.dot(self.m_[layer].ravel(), self.m_[layer].ravel()))
-            mu_scale, var_scale = _network.scales(self.pi_[layer].shape[0])
+            mu_scale, var_scale = work.scales[layer]
             _kernels.adam_spike_slab(
                 self.pi_[layer], self.m_[layer], self.xi_[layer],
                 work.grad_mu[layer], work.grad_var[layer],

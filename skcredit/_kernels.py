@@ -3,8 +3,8 @@
 Every kernel works in place on arrays that the caller allocated, so that the
 training loop reuses the same buffers batch after batch. The matrix products
 stay outside, in NumPy (BLAS). Arrays are C-contiguous and two-dimensional
-unless a docstring states otherwise; ``n`` is the batch size, ``n_in`` and
-``n_out`` are the widths of a layer's input and output.
+unless a docstring states otherwise. ``n`` is the batch size, and ``n_in``
+and ``n_out`` are the widths of a layer's input and output.
 
 Kernels compiled with ``parallel=True`` split independent rows or synapses
 among numba's threads; no thread combines results of another, so every
@@ -117,7 +117,7 @@ def forward_hidden(z, variance, noise, intercept, code, squared):
 
     On entry ``z`` (n, n_out) contains the pre-activation mean ``G`` and
     ``variance`` contains ``D``. On exit ``z`` contains the activation
-    ``a = f(G + sqrt(D + ETA) * noise + intercept)``, ``squared`` holds
+    ``a = f(G + sqrt(D + ETA) * noise + intercept)``, ``squared`` contains
     ``a**2`` (the next layer's input for its variance) and ``variance``
     contains ``noise / (2 sqrt(D + ETA))``, the factor that turns the gradient
     with respect to ``Z`` into the gradient with respect to ``D``.
@@ -148,7 +148,7 @@ def forward_output(z, variance, noise, intercept, y, sample_weight, weight_sum):
     ``z`` and ``variance`` (n, n_out) hold ``G`` and ``D`` on entry. With one
     output unit the output is a logistic unit for a binary target (``y`` in
     {0, 1}); with more, a softmax over classes (``y`` the class index). The
-    returned loss is ``sum_i w_i * CE_i / weight_sum``. On exit ``z`` holds
+    returned loss is ``sum_i w_i * CE_i / weight_sum``. On exit ``z`` contains
     ``delta = dL/dZ`` and ``variance`` contains ``gamma = dL/dD``.
     """
     n, n_out = z.shape

@@ -62,6 +62,7 @@ class Workspace:
         self.mu = matrices()
         self.var = matrices()
         self.moments_current = False
+        self.scales = [scales(n_in) for n_in in fan_in]
         self.grad_mu = matrices()
         self.grad_var = matrices()
         self.grad_intercept = [np.empty(b, dtype=dtype) for b in fan_out]
@@ -102,10 +103,10 @@ def forward_backward(pi, m, xi, intercepts, X, X_squared, y, sample_weight,
     from ``(pi, m, xi)`` unless ``work.moments_current`` is True. The
     intercept gradients are computed only when ``intercept_grad`` is True.
     On return the workspace
-    holds the moments used (``mu``, ``var``), the unscaled products
+    contains the moments used (``mu``, ``var``), the unscaled products
     ``grad_mu = H.T @ dL/dZ`` and ``grad_var = (H * H).T @ dL/dD`` per layer
-    and the intercept gradients, and :func:`layer_deltas` gives ``dL/dZ``
-    and ``dL/dD`` of every layer.
+    and the intercept gradients, and :func:`layer_deltas` returns the
+    buffers of ``dL/dZ`` and ``dL/dD`` of every layer.
 
     Returns
     -------
@@ -118,7 +119,7 @@ def forward_backward(pi, m, xi, intercepts, X, X_squared, y, sample_weight,
     # Forward pass, layer by layer.
     inputs, inputs_squared = X, X_squared
     for layer in range(n_layers):
-        mu_scale, var_scale = scales(pi[layer].shape[0])
+        mu_scale, var_scale = work.scales[layer]
         mu, var = work.mu[layer], work.var[layer]
         if not work.moments_current:
             _kernels.spike_slab_moments(

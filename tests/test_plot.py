@@ -7,10 +7,8 @@ import warnings
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
-from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import train_test_split
 from sklearn.utils import Bunch
 
 from skcredit import MeanFieldClassifier, SynapseCategorizer
@@ -33,12 +31,6 @@ import matplotlib.pyplot as plt  # noqa: E402
 def close_figures():
     yield
     plt.close("all")
-
-
-@pytest.fixture(scope="module")
-def digits_split():
-    X, y = load_digits(return_X_y=True)
-    return train_test_split(X / 16.0, y, test_size=0.3, stratify=y, random_state=0)
 
 
 @pytest.fixture(scope="module")

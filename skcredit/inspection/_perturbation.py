@@ -66,13 +66,9 @@ def _perturbed_error(ensemble, X, y_index, layer, removed, seeds):
         [b.astype(X.dtype, copy=False) for b in ensemble.intercepts_], X,
         _kernels.ACTIVATION_CODES[ensemble.activation], seeds,
     )
-    errors = []
-    for proba in probas:
-        if proba.shape[1] == 1:
-            predicted = (proba[:, 0] > 0.5).astype(np.intp)
-        else:
-            predicted = proba.argmax(axis=1)
-        errors.append(np.mean(predicted != y_index))
+    errors = [
+        np.mean(ensemble._proba_to_index(proba) != y_index) for proba in probas
+    ]
     return float(np.mean(errors))
 
 
@@ -122,11 +118,11 @@ def perturbation_curve(
     For each fraction ``f`` and each repeat, a random ``f`` share of the
     synapses of ``category`` in ``layer`` is removed by setting their ``pi``
     to 1. Then ``n_networks`` concrete sub-networks are drawn from the
-    perturbed ensemble, and their mean error on ``(X, y)`` is recorded. Within one
-    repeat the removed sets are nested (the synapses removed at a smaller
-    fraction stay removed at a larger one) and the same network seeds are
-    used at every fraction, so that differences between fractions are not
-    drowned in sampling noise. This is the target-perturbation experiment of
+    perturbed ensemble, and their mean error on ``(X, y)`` is recorded.
+    Within one repeat the removed sets are nested: the synapses removed at a
+    smaller fraction stay removed at a larger one. Every fraction of a
+    repeat also uses the same network seeds, so that sampling noise does not
+    drown the differences between fractions. This is the target-perturbation experiment of
     Li and Huang (2020): removing important synapses hurts far more than
     removing as many variable ones, and removing unimportant synapses
     changes almost nothing.
