@@ -1,6 +1,7 @@
 """The mean-field spike-and-slab classifier."""
 
 import warnings
+from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
@@ -19,7 +20,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from . import _kernels, _network, _sampling
+from . import _kernels, _network, _sampling, _threads
 
 
 class MeanFieldClassifier(ClassifierMixin, BaseEstimator):
@@ -129,7 +130,9 @@ class MeanFieldClassifier(ClassifierMixin, BaseEstimator):
         Number of joblib workers across the sub-networks of sampled
         inference. ``None`` means 1 unless in a
         :obj:`joblib.parallel_backend` context; ``-1`` means all processors.
-        Results do not depend on it.
+        Results do not depend on it. Training does not use it: it runs the
+        two row shards of every batch on two threads where BLAS may use two
+        or more (see the user guide's performance notes).
 
     Attributes
     ----------
@@ -419,13 +422,13 @@ class MeanFieldClassifier(ClassifierMixin, BaseEstimator):
         if not incremental or not hasattr(self, "_adam_first"):
             self._reset_optimizer()
 
-        # Run the stochastic optimization. The numba kernels run on the
-        # calling thread: their loops vectorize, and a second thread pool
-        # beside BLAS's slows training by orders of magnitude when the
-        # cores are shared with other processes.
-        with _kernels.numba_threads(1):
+        # Run the stochastic optimization. The shards of every batch run on
+        # parallel Python threads, each with one BLAS and one numba thread:
+        # thread pools of BLAS and numba side by side slow training by
+        # orders of magnitude when the cores are shared.
+        with _threads.training_threads(_network.N_SHARDS) as threads:
             self._fit_stochastic(
-                X, y_index, sample_weight, layer_units, incremental
+                X, y_index, sample_weight, layer_units, incremental, threads
             )
 
         return self
@@ -532,6 +535,12 @@ class MeanFieldClassifier(ClassifierMixin, BaseEstimator):
         self._rng = np.random.default_rng(random_state.randint(2**31 - 1))
         # Root seed of the sub-networks of sampled inference.
         self._sampling_entropy = int(random_state.randint(2**31 - 1))
+        # One noise generator per batch shard, so that the noise of a shard
+        # does not depend on the thread that draws it.
+        noise_seed = np.random.SeedSequence(random_state.randint(2**31 - 1))
+        self._noise_rngs = [
+            np.random.default_rng(seed) for seed in noise_seed.spawn(_network.N_SHARDS)
+        ]
 
     def _check_warm_layers(self, layer_units):
         previous = [self.pi_[0].shape[0]] + [p.shape[1] for p in self.pi_]
@@ -562,7 +571,8 @@ class MeanFieldClassifier(ClassifierMixin, BaseEstimator):
         self._adam_first = [np.zeros(s, dtype=dtype) for s in shapes]
         self._adam_second = [np.zeros(s, dtype=dtype) for s in shapes]
 
-    def _fit_stochastic(self, X, y, sample_weight, layer_units, incremental):
+    def _fit_stochastic(self, X, y, sample_weight, layer_units, incremental,
+                        threads):
         # Split off the validation set for early stopping.
         if self.early_stopping:
             X, X_val, y, y_val, sample_weight, sample_weight_val = train_test_split(
@@ -582,7 +592,9 @@ class MeanFieldClassifier(ClassifierMixin, BaseEstimator):
 
         n_samples = X.shape[0]
         batch_size = self._batch_size(n_samples)
-        work = _network.Workspace(layer_units, batch_size, X.dtype)
+        work = _network.Workspace(
+            layer_units, batch_size, X.dtype, n_shards=_network.N_SHARDS
+        )
         sample_idx = np.arange(n_samples)
 
         try:
@@ -592,7 +604,7 @@ class MeanFieldClassifier(ClassifierMixin, BaseEstimator):
                 if self.shuffle:
                     sample_idx = self._rng.permutation(n_samples)
                 self.loss_ = self._run_epoch(
-                    X, y, sample_weight, sample_idx, batch_size, work
+                    X, y, sample_weight, sample_idx, batch_size, work, threads
                 )
                 self.n_iter_ += 1
                 self.t_ += n_samples
@@ -634,7 +646,8 @@ class MeanFieldClassifier(ClassifierMixin, BaseEstimator):
             )
         return min(self.batch_size, n_samples)
 
-    def _run_epoch(self, X, y, sample_weight, sample_idx, batch_size, work):
+    def _run_epoch(self, X, y, sample_weight, sample_idx, batch_size, work,
+                   threads):
         """Run one pass of mini-batches; return the epoch's mean loss.
 
         If the loss or the parameters become non-finite, the parameters go
@@ -654,15 +667,19 @@ class MeanFieldClassifier(ClassifierMixin, BaseEstimator):
                 weight_sum = float(weight.sum())
                 if weight_sum == 0.0:
                     continue
-                X_batch = X[batch_idx]
-                X_squared = _network.square_input(X_batch, work)
-                work.draw_noise(self._rng, X_batch.shape[0])
-                loss = _network.forward_backward(
-                    self.pi_, self.m_, self.xi_, self.intercepts_, X_batch,
-                    X_squared, y[batch_idx], weight, weight_sum, code, work,
-                    intercept_grad=self.fit_intercept,
+                shards = [
+                    batch_idx[rows] for rows in work.shard_slices(len(batch_idx))
+                ]
+                work.refresh_moments(self.pi_, self.m_, self.xi_)
+                losses = threads.run(
+                    partial(
+                        self._run_shard, X, y, sample_weight, shards,
+                        weight_sum, code, work,
+                    ),
+                    len(shards),
                 )
-                squared_m = self._adam_update(work, weight_sum)
+                loss = sum(losses)
+                squared_m = self._adam_update(work, weight_sum, threads)
                 loss += 0.5 * self.alpha * squared_m / weight_sum
                 if not np.isfinite(loss):
                     self._raise_diverged(snapshot, f"training loss ({loss})")
@@ -698,8 +715,28 @@ class MeanFieldClassifier(ClassifierMixin, BaseEstimator):
         for name in [key for key in vars(self) if key.endswith("_")]:
             delattr(self, name)
 
-    def _adam_update(self, work, weight_sum):
-        """Take one projected Adam step; return the sum of squared ``m``."""
+    def _run_shard(self, X, y, sample_weight, shards, weight_sum, code, work,
+                   shard):
+        """Run the forward and backward pass of one shard of a batch."""
+        rows = shards[shard]
+        buffers = work.shards[shard]
+        # NumPy's error state is per thread; overflow is caught by the
+        # finiteness checks of the epoch.
+        with np.errstate(over="ignore", invalid="ignore"):
+            X_shard = X[rows]
+            X_squared = _network.square_input(X_shard, buffers)
+            buffers.draw_noise(self._noise_rngs[shard], len(rows))
+            return _network.forward_backward(
+                self.pi_, self.m_, self.xi_, self.intercepts_, X_shard,
+                X_squared, y[rows], sample_weight[rows], weight_sum, code,
+                work, shard, intercept_grad=self.fit_intercept,
+            )
+
+    def _adam_update(self, work, weight_sum, threads):
+        """Take one projected Adam step; return the sum of squared ``m``.
+
+        The rows of every layer are split among the training threads.
+        """
         self._adam_steps += 1
         t = self._adam_steps
         step = (
@@ -709,18 +746,25 @@ class MeanFieldClassifier(ClassifierMixin, BaseEstimator):
         )
         l2 = self.alpha / weight_sum
         n_layers = len(self.pi_)
-        squared_m = 0.0
+        squared_m = sum(float(np.dot(m.ravel(), m.ravel())) for m in self.m_)
+        n_parts = threads.n_threads
+
+        def update_rows(part):
+            for layer in range(n_layers):
+                n_in = self.pi_[layer].shape[0]
+                mu_scale, var_scale = work.scales[layer]
+                _kernels.adam_spike_slab(
+                    self.pi_[layer], self.m_[layer], self.xi_[layer],
+                    work.grad_mu[layer], work.grad_var[layer],
+                    mu_scale, var_scale, l2, step,
+                    self.beta_1, self.beta_2, self.epsilon,
+                    self._adam_first[layer], self._adam_second[layer],
+                    work.mu[layer], work.var[layer],
+                    n_in * part // n_parts, n_in * (part + 1) // n_parts,
+                )
+
+        threads.run(update_rows, n_parts)
         for layer in range(n_layers):
-            squared_m += float(np.dot(self.m_[layer].ravel(), self.m_[layer].ravel()))
-            mu_scale, var_scale = work.scales[layer]
-            _kernels.adam_spike_slab(
-                self.pi_[layer], self.m_[layer], self.xi_[layer],
-                work.grad_mu[layer], work.grad_var[layer],
-                mu_scale, var_scale, l2, step,
-                self.beta_1, self.beta_2, self.epsilon,
-                self._adam_first[layer], self._adam_second[layer],
-                work.mu[layer], work.var[layer],
-            )
             if self.fit_intercept:
                 _kernels.adam_vector(
                     self.intercepts_[layer], work.grad_intercept[layer], step,

@@ -18,8 +18,21 @@ import scipy.sparse as sp
 from . import _kernels
 
 
+# Number of row shards of every training batch. It is fixed, not taken from
+# the number of cores, so that a fit gives the same model on any machine
+# with the same BLAS; two shards use the two cores of a small machine.
+N_SHARDS = 2
+
+
 class Workspace:
     """Preallocated buffers for batches of up to ``batch_size`` samples.
+
+    A batch is split into ``n_shards`` shards of contiguous rows (see
+    :meth:`shard_slices`), and each shard has its own activation buffers in
+    ``shards``, so that the shards can run their forward and backward passes
+    in parallel threads. All shards share the moments ``mu`` and ``var``.
+    The gradients have one leading entry per shard, and the optimizer step
+    adds them up.
 
     Parameters
     ----------
@@ -29,43 +42,81 @@ class Workspace:
         Largest batch the buffers fit; smaller batches use their first rows.
     dtype : numpy dtype
         Floating point type of the data and the parameters.
+    n_shards : int, default=1
+        Number of shards a batch is split into.
     """
 
-    def __init__(self, layer_units, batch_size, dtype):
+    def __init__(self, layer_units, batch_size, dtype, n_shards=1):
         fan_in = layer_units[:-1]
         fan_out = layer_units[1:]
-        n = batch_size
         self.batch_size = batch_size
+        self.n_shards = n_shards
         self.dtype = np.dtype(dtype)
+        shard_size = -(-batch_size // n_shards)
+        self.shards = [
+            BatchBuffers(layer_units, shard_size, dtype) for _ in range(n_shards)
+        ]
+
+        def stacked(shape):
+            return np.empty((n_shards, *shape), dtype=dtype)
+
+        # Scaled moments of the current parameters. The training loop's Adam
+        # step refreshes them, and anything else that changes the parameters
+        # must set moments_current to False.
+        self.mu = [np.empty((a, b), dtype=dtype) for a, b in zip(fan_in, fan_out)]
+        self.var = [np.empty_like(mu) for mu in self.mu]
+        self.moments_current = False
+        self.scales = [scales(n_in) for n_in in fan_in]
+        self.grad_mu = [stacked(mu.shape) for mu in self.mu]
+        self.grad_var = [stacked(mu.shape) for mu in self.mu]
+        self.grad_intercept = [stacked((b,)) for b in fan_out]
+
+    def shard_slices(self, n_samples):
+        """Split ``range(n_samples)`` into ``n_shards`` contiguous slices.
+
+        Every slice but the last has ``ceil(n_samples / n_shards)`` rows; the
+        last ones may be shorter or empty. The split depends on
+        ``n_samples`` only, never on the number of threads.
+        """
+        size = -(-n_samples // self.n_shards)
+        return [
+            slice(min(s * size, n_samples), min((s + 1) * size, n_samples))
+            for s in range(self.n_shards)
+        ]
+
+    def refresh_moments(self, pi, m, xi):
+        """Compute ``mu`` and ``var`` from the parameters unless current."""
+        if self.moments_current:
+            return
+        for layer, (mu_scale, var_scale) in enumerate(self.scales):
+            _kernels.spike_slab_moments(
+                pi[layer], m[layer], xi[layer], mu_scale, var_scale,
+                self.mu[layer], self.var[layer],
+            )
+        self.moments_current = True
+
+
+class BatchBuffers:
+    """Activation buffers of one shard of up to ``n_rows`` samples."""
+
+    def __init__(self, layer_units, n_rows, dtype):
+        fan_out = layer_units[1:]
 
         def rows(width):
-            return np.empty((n, width), dtype=dtype)
+            return np.empty((n_rows, width), dtype=dtype)
 
-        def matrices():
-            return [np.empty((a, b), dtype=dtype) for a, b in zip(fan_in, fan_out)]
-
+        self.dtype = np.dtype(dtype)
         # Forward: pre-activation mean, then activation, then dL/dZ (output).
         self.z = [rows(b) for b in fan_out]
         # Forward: pre-activation variance, then the noise factor, then dL/dD.
         self.variance = [rows(b) for b in fan_out]
         self.squared = [rows(b) for b in fan_out[:-1]]
         self.noise = [rows(b) for b in fan_out]
-        self.input_squared = rows(fan_in[0])
+        self.input_squared = rows(layer_units[0])
         # Backward: dL/dZ of the hidden layers and a scratch buffer for the
         # variance part of dL/dH.
         self.delta = [rows(b) for b in fan_out[:-1]]
         self.scratch = [rows(b) for b in fan_out[:-1]]
-
-        # Scaled moments of the current parameters; the training loop's Adam
-        # step refreshes them, anything else that changes the parameters
-        # must set moments_current to False.
-        self.mu = matrices()
-        self.var = matrices()
-        self.moments_current = False
-        self.scales = [scales(n_in) for n_in in fan_in]
-        self.grad_mu = matrices()
-        self.grad_var = matrices()
-        self.grad_intercept = [np.empty(b, dtype=dtype) for b in fan_out]
 
     def draw_noise(self, rng, n_samples):
         """Fill the noise of the next ``n_samples`` rows with N(0, 1) draws."""
@@ -78,11 +129,11 @@ def scales(n_in):
     return 1.0 / np.sqrt(n_in), 1.0 / n_in
 
 
-def square_input(X, work):
-    """Return ``X * X``, in a workspace buffer when ``X`` is dense."""
+def square_input(X, buffers):
+    """Return ``X * X``, in a :class:`BatchBuffers` buffer when ``X`` is dense."""
     if sp.issparse(X):
         return X.power(2)
-    out = work.input_squared[: X.shape[0]]
+    out = buffers.input_squared[: X.shape[0]]
     np.square(X, out=out)
     return out
 
@@ -96,42 +147,49 @@ def _product(left, right, out):
 
 
 def forward_backward(pi, m, xi, intercepts, X, X_squared, y, sample_weight,
-                     weight_sum, activation_code, work, intercept_grad=True):
-    """Run one noisy forward pass and the backward pass on a batch.
+                     weight_sum, activation_code, work, shard=0,
+                     intercept_grad=True):
+    """Run one noisy forward pass and the backward pass on a shard of rows.
 
-    The noise must already be in ``work.noise``. The moments are computed
-    from ``(pi, m, xi)`` unless ``work.moments_current`` is True. The
-    intercept gradients are computed only when ``intercept_grad`` is True.
-    On return the workspace
-    contains the moments used (``mu``, ``var``), the unscaled products
-    ``grad_mu = H.T @ dL/dZ`` and ``grad_var = (H * H).T @ dL/dD`` per layer
-    and the intercept gradients, and :func:`layer_deltas` returns the
-    buffers of ``dL/dZ`` and ``dL/dD`` of every layer.
+    ``X`` contains the rows of shard ``shard`` of the batch (all of it when
+    the workspace has one shard), and the shard's noise must already be in
+    ``work.shards[shard].noise``. ``weight_sum`` is the total sample weight
+    of the whole batch, so that the shards' losses and gradients add up to
+    those of the batch. The moments are computed from ``(pi, m, xi)``
+    unless ``work.moments_current`` is True. Shards that run in parallel
+    need them computed beforehand with :meth:`Workspace.refresh_moments`.
+    The intercept gradients are computed only when ``intercept_grad`` is
+    True.
+
+    On return ``work.grad_mu[layer][shard]`` and
+    ``work.grad_var[layer][shard]`` contain the shard's unscaled products
+    ``H.T @ dL/dZ`` and ``(H * H).T @ dL/dD`` per layer, the intercept
+    gradients are in ``work.grad_intercept[layer][shard]``, and
+    :func:`layer_deltas` returns the shard's ``dL/dZ`` and ``dL/dD`` of
+    every layer.
 
     Returns
     -------
     loss : float
-        Weighted mean cross-entropy of the batch, without the L2 term.
+        The shard's part of the weighted mean cross-entropy of the batch,
+        without the L2 term.
     """
     n = X.shape[0]
     n_layers = len(pi)
+    buffers = work.shards[shard]
+    work.refresh_moments(pi, m, xi)
 
     # Forward pass, layer by layer.
     inputs, inputs_squared = X, X_squared
     for layer in range(n_layers):
-        mu_scale, var_scale = work.scales[layer]
         mu, var = work.mu[layer], work.var[layer]
-        if not work.moments_current:
-            _kernels.spike_slab_moments(
-                pi[layer], m[layer], xi[layer], mu_scale, var_scale, mu, var
-            )
-        z = work.z[layer][:n]
-        variance = work.variance[layer][:n]
+        z = buffers.z[layer][:n]
+        variance = buffers.variance[layer][:n]
         _product(inputs, mu, z)
         _product(inputs_squared, var, variance)
-        noise = work.noise[layer][:n]
+        noise = buffers.noise[layer][:n]
         if layer < n_layers - 1:
-            squared = work.squared[layer][:n]
+            squared = buffers.squared[layer][:n]
             _kernels.forward_hidden(
                 z, variance, noise, intercepts[layer], activation_code, squared
             )
@@ -145,43 +203,46 @@ def forward_backward(pi, m, xi, intercepts, X, X_squared, y, sample_weight,
     # Backward pass: dL/dZ and dL/dD of each layer give its moment gradients
     # and, through its moments, dL/dZ and dL/dD of the layer below.
     for layer in range(n_layers - 1, -1, -1):
-        delta, gamma = layer_deltas(work, layer, n)
+        delta, gamma = layer_deltas(work, layer, n, shard)
         if layer > 0:
-            inputs = work.z[layer - 1][:n]
-            inputs_squared = work.squared[layer - 1][:n]
+            inputs = buffers.z[layer - 1][:n]
+            inputs_squared = buffers.squared[layer - 1][:n]
         else:
             inputs, inputs_squared = X, X_squared
-        _product(inputs.T, delta, work.grad_mu[layer])
-        _product(inputs_squared.T, gamma, work.grad_var[layer])
+        _product(inputs.T, delta, work.grad_mu[layer][shard])
+        _product(inputs_squared.T, gamma, work.grad_var[layer][shard])
         if intercept_grad:
-            np.sum(delta, axis=0, out=work.grad_intercept[layer])
+            np.sum(delta, axis=0, out=work.grad_intercept[layer][shard])
         if layer > 0:
-            below = work.delta[layer - 1][:n]
-            scratch = work.scratch[layer - 1][:n]
+            below = buffers.delta[layer - 1][:n]
+            scratch = buffers.scratch[layer - 1][:n]
             np.matmul(delta, work.mu[layer].T, out=below)
             np.matmul(gamma, work.var[layer].T, out=scratch)
             _kernels.backward_hidden(
-                below, scratch, inputs, work.variance[layer - 1][:n],
+                below, scratch, inputs, buffers.variance[layer - 1][:n],
                 activation_code,
             )
-    work.moments_current = True
     return loss
 
 
-def layer_deltas(work, layer, n_samples):
-    """Return the buffers of ``dL/dZ`` and ``dL/dD`` of a layer.
+def layer_deltas(work, layer, n_samples, shard=0):
+    """Return the buffers of ``dL/dZ`` and ``dL/dD`` of a layer and shard.
 
     They hold these gradients once the backward pass has reached the layer.
     """
-    if layer == len(work.z) - 1:
-        delta = work.z[layer][:n_samples]
+    buffers = work.shards[shard]
+    if layer == len(buffers.z) - 1:
+        delta = buffers.z[layer][:n_samples]
     else:
-        delta = work.delta[layer][:n_samples]
-    return delta, work.variance[layer][:n_samples]
+        delta = buffers.delta[layer][:n_samples]
+    return delta, buffers.variance[layer][:n_samples]
 
 
 def input_gradient(X, work):
-    """Return ``dL/dX`` after :func:`forward_backward` on a dense ``X``."""
+    """Return ``dL/dX`` after :func:`forward_backward` on a dense ``X``.
+
+    The workspace must have one shard.
+    """
     delta, gamma = layer_deltas(work, 0, X.shape[0])
     mean_part = delta @ work.mu[0].T
     variance_part = gamma @ work.var[0].T
@@ -193,8 +254,9 @@ def input_gradient(X, work):
 def synapse_gradients(pi, m, xi, work, l2):
     """Return the gradients of ``pi``, ``m`` and ``xi`` after a backward pass.
 
-    ``l2 * m`` is added to the gradient of ``m``. The training loop does not
-    call this: it fuses the same chain rule with the Adam step.
+    The gradients of the shards are summed. ``l2 * m`` is added to the
+    gradient of ``m``. The training loop does not call this: it fuses the
+    same chain rule with the Adam step.
     """
     grads = []
     for layer in range(len(pi)):
@@ -202,7 +264,7 @@ def synapse_gradients(pi, m, xi, work, l2):
         grad = [np.empty_like(pi[layer]) for _ in range(3)]
         _kernels.synapse_gradients(
             pi[layer], m[layer], xi[layer],
-            work.grad_mu[layer], work.grad_var[layer],
+            work.grad_mu[layer].sum(axis=0), work.grad_var[layer].sum(axis=0),
             mu_scale, var_scale, l2, *grad,
         )
         grads.append(tuple(grad))

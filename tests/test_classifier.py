@@ -4,6 +4,7 @@ import re
 import warnings
 
 import joblib
+import numba
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -16,8 +17,9 @@ from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler
 from sklearn.utils._param_validation import InvalidParameterError
+from threadpoolctl import threadpool_info, threadpool_limits
 
-from skcredit import MeanFieldClassifier
+from skcredit import MeanFieldClassifier, _network, _threads
 
 ACTIVATIONS = ["identity", "logistic", "tanh", "relu"]
 
@@ -251,6 +253,58 @@ def test_refit_with_same_random_state_is_identical():
     assert_array_equal(first.predict_proba(X), second.predict_proba(X))
     other = _fit_quietly(clf.set_params(random_state=4), X, y)
     assert not np.array_equal(other.m_[0], first.m_[0])
+
+
+def _blas_threads():
+    return [pool["num_threads"] for pool in threadpool_info()
+            if pool["user_api"] == "blas"]
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_same_model_with_one_or_two_training_threads(sparse, monkeypatch):
+    """Fitting gives the same model whether the shards run in parallel or not."""
+    X, y = _small_problem(n_samples=300)
+    X = sp.csr_matrix(X) if sparse else X
+    clf = MeanFieldClassifier(
+        hidden_layer_sizes=(12, 7), batch_size=45, max_iter=4, alpha=0.01,
+        fit_intercept=True, random_state=5,
+    )
+    fits = []
+    for n_threads in (1, 2):
+        monkeypatch.setattr(_threads, "available_threads", lambda: n_threads)
+        with _threads.training_threads(_network.N_SHARDS) as threads:
+            assert threads.n_threads == n_threads
+        fits.append(_fit_quietly(clone(clf), X, y))
+    serial, threaded = fits
+    for name in ("pi_", "m_", "xi_", "intercepts_"):
+        for a, b in zip(getattr(threaded, name), getattr(serial, name)):
+            assert_array_equal(a, b)
+    assert threaded.loss_curve_ == serial.loss_curve_
+    assert_array_equal(threaded.predict_proba(X), serial.predict_proba(X))
+
+
+def test_training_threads_follow_the_blas_limit():
+    with threadpool_limits(limits=1, user_api="blas"):
+        assert _threads.available_threads() == 1
+
+
+def test_fit_restores_the_thread_limits():
+    X, y = _small_problem()
+    blas_before = _blas_threads()
+    numba_before = numba.get_num_threads()
+    _fit_quietly(MeanFieldClassifier(max_iter=2, random_state=0), X, y)
+    assert _blas_threads() == blas_before
+    assert numba.get_num_threads() == numba_before
+
+
+def test_batch_of_one_sample_trains():
+    """A batch smaller than the number of shards leaves a shard empty."""
+    X, y = _small_problem(n_samples=40)
+    clf = _fit_quietly(
+        MeanFieldClassifier(batch_size=1, max_iter=2, random_state=0), X, y
+    )
+    assert np.isfinite(clf.loss_curve_).all()
+    assert all(np.isfinite(m).all() for m in clf.m_)
 
 
 def test_verbose_prints_one_line_per_epoch(capsys):

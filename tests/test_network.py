@@ -34,12 +34,12 @@ class _Problem:
         self.alpha = 0.3
         self.params = _make_network(self.layer_units, rng)
         self.work = _network.Workspace(self.layer_units, self.n_samples, np.float64)
-        self.noise = [rng.standard_normal(n.shape) for n in self.work.noise]
+        self.noise = [rng.standard_normal(n.shape) for n in self.work.shards[0].noise]
 
     def loss(self, X=None):
         """Run forward and backward; return the loss including the L2 term."""
         X = self.X if X is None else X
-        for buffer, noise in zip(self.work.noise, self.noise):
+        for buffer, noise in zip(self.work.shards[0].noise, self.noise):
             buffer[...] = noise
         pi, m, xi, intercepts = self.params
         weight_sum = self.weight.sum()
@@ -56,7 +56,7 @@ class _Problem:
         pi, m, xi, _ = self.params
         l2 = self.alpha / self.weight.sum()
         synapses = _network.synapse_gradients(pi, m, xi, self.work, l2)
-        intercepts = [g.copy() for g in self.work.grad_intercept]
+        intercepts = [g.sum(axis=0) for g in self.work.grad_intercept]
         inputs = _network.input_gradient(self.X, self.work)
         return synapses, intercepts, inputs
 
@@ -142,6 +142,50 @@ def test_duplicated_sample_equals_weight_two():
         )
 
 
+def test_shards_add_up_to_the_whole_batch():
+    """Two shards of a batch give the loss and gradients of the batch."""
+    problem = _Problem("relu", n_classes=3, seed=5)
+    problem.n_samples = 7
+    rng = np.random.default_rng(6)
+    problem.X = rng.uniform(-1.0, 1.0, (7, 5))
+    problem.y = rng.integers(0, 3, 7).astype(np.intp)
+    problem.weight = rng.uniform(0.5, 2.0, 7)
+    problem.work = _network.Workspace(problem.layer_units, 7, np.float64)
+    problem.noise = [rng.standard_normal(n.shape) for n in problem.work.shards[0].noise]
+    expected_loss = problem.loss()
+    expected, expected_intercepts, _ = problem.analytic_gradients()
+
+    pi, m, xi, intercepts = problem.params
+    work = _network.Workspace(problem.layer_units, 7, np.float64, n_shards=2)
+    slices = work.shard_slices(7)
+    assert [(s.start, s.stop) for s in slices] == [(0, 4), (4, 7)]
+    weight_sum = problem.weight.sum()
+    loss = 0.0
+    for shard, rows in enumerate(slices):
+        for buffer, noise in zip(work.shards[shard].noise, problem.noise):
+            buffer[: rows.stop - rows.start] = noise[rows]
+        X = problem.X[rows]
+        loss += _network.forward_backward(
+            pi, m, xi, intercepts, X, X * X, problem.y[rows],
+            problem.weight[rows], weight_sum, problem.code, work, shard,
+        )
+    penalty = sum(np.sum(w * w) for w in m)
+    assert_allclose(loss + 0.5 * problem.alpha * penalty / weight_sum,
+                    expected_loss, rtol=1e-12)
+    l2 = problem.alpha / weight_sum
+    for layer, grads in enumerate(_network.synapse_gradients(pi, m, xi, work, l2)):
+        for got, want in zip(grads, expected[layer]):
+            assert_allclose(got, want, rtol=1e-10, atol=1e-14)
+        assert_allclose(work.grad_intercept[layer].sum(axis=0),
+                        expected_intercepts[layer], rtol=1e-10, atol=1e-14)
+
+
+def test_shard_slices_leave_late_shards_empty():
+    work = _network.Workspace([3, 2, 2], batch_size=5, dtype=np.float64, n_shards=2)
+    assert [(s.start, s.stop) for s in work.shard_slices(1)] == [(0, 1), (1, 1)]
+    assert [(s.start, s.stop) for s in work.shard_slices(5)] == [(0, 3), (3, 5)]
+
+
 def test_adam_kernel_matches_reference_with_projection():
     rng = np.random.default_rng(4)
     shape = (7, 5)
@@ -176,10 +220,16 @@ def test_adam_kernel_matches_reference_with_projection():
     expected[0] = np.clip(expected[0], 0.0, 1.0)
     expected[2] = np.maximum(expected[2], 0.0)
 
-    _kernels.adam_spike_slab(
-        pi, m, xi, grad_mu, grad_var, mu_scale, var_scale, l2, step,
-        beta_1, beta_2, epsilon, first, second, mu, var,
-    )
+    # The gradients arrive as two shards that the kernel adds up; the rows
+    # are updated in two calls, as two threads do.
+    grad_mu_shards = np.stack([0.25 * grad_mu, 0.75 * grad_mu])
+    grad_var_shards = np.stack([0.5 * grad_var, 0.5 * grad_var])
+    for start, stop in [(0, 3), (3, shape[0])]:
+        _kernels.adam_spike_slab(
+            pi, m, xi, grad_mu_shards, grad_var_shards, mu_scale, var_scale,
+            l2, step, beta_1, beta_2, epsilon, first, second, mu, var,
+            start, stop,
+        )
     assert_allclose(pi, expected[0], rtol=1e-12)
     assert_allclose(m, expected[1], rtol=1e-12)
     assert_allclose(xi, expected[2], rtol=1e-12, atol=1e-15)

@@ -1,0 +1,111 @@
+"""Threads of the training loop.
+
+Training splits every mini-batch into a fixed number of row shards (see
+:class:`skcredit._network.Workspace`) and runs the shards' forward and
+backward passes, and then the rows of the optimizer step, on parallel
+threads. The matrix products and the numba kernels release the GIL. Each
+thread runs them with one BLAS thread and one numba thread, so no idle pool
+of spinning threads competes with them for the cores.
+
+The number of shards is fixed and the work of each shard does not depend on
+the thread that runs it, so a fit gives the same model bit for bit with any
+number of threads.
+"""
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+
+import numba
+from threadpoolctl import ThreadpoolController
+
+from . import _kernels
+
+_controller = None
+
+
+def _blas_controller():
+    """Return a thread pool controller of the BLAS libraries, made once.
+
+    Making a controller lists the loaded libraries, which takes milliseconds.
+    Reusing it makes limiting the BLAS threads cheap enough for every
+    ``partial_fit`` call. NumPy loads its BLAS at import, so the list is
+    complete.
+    """
+    global _controller
+    if _controller is None:
+        _controller = ThreadpoolController().select(user_api="blas")
+    return _controller
+
+
+def available_threads():
+    """Return how many threads the process may use for computation.
+
+    That is the BLAS thread limit in force (which joblib's workers and
+    ``threadpoolctl.threadpool_limits`` lower), or the number of usable
+    cores when no BLAS library is found.
+    """
+    pools = _blas_controller().info()
+    if pools:
+        return max(pool["num_threads"] for pool in pools)
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
+        os.cpu_count() or 1
+    )
+
+
+class TrainingThreads:
+    """Run a fixed number of independent tasks on up to ``n_threads`` threads.
+
+    The calling thread runs task 0 and the pool's threads run the others.
+    """
+
+    def __init__(self, executor, n_threads):
+        self.executor = executor
+        self.n_threads = n_threads
+
+    def run(self, function, n_tasks):
+        """Return ``[function(0), ..., function(n_tasks - 1)]``.
+
+        With one thread the tasks run in order on the calling thread. If a
+        task raises, the other tasks still finish before the first exception
+        propagates, so no thread writes to shared buffers afterwards.
+        """
+        if self.n_threads == 1 or n_tasks == 1:
+            return [function(task) for task in range(n_tasks)]
+        futures = [self.executor.submit(function, task) for task in range(1, n_tasks)]
+        try:
+            first = function(0)
+        finally:
+            # Wait for every task, even when task 0 failed.
+            others = [future.exception() for future in futures]
+        for error in others:
+            if error is not None:
+                raise error
+        return [first] + [future.result() for future in futures]
+
+
+@contextmanager
+def training_threads(n_shards):
+    """Provide :class:`TrainingThreads` for a fit with ``n_shards`` shards.
+
+    Inside the context BLAS and numba use one thread each; the previous
+    limits are restored on exit. The number of threads is at most
+    ``n_shards`` and at most :func:`available_threads`. Parallel numba
+    kernels may run from several threads at once only with the ``omp`` or
+    ``tbb`` threading layer. With ``workqueue`` the shards run one after
+    the other, with the same results.
+    """
+    n_threads = min(n_shards, available_threads())
+    if n_threads > 1 and not _kernels.concurrent_kernels_supported():
+        n_threads = 1
+    with _blas_controller().limit(limits=1), _kernels.numba_threads(1):
+        if n_threads == 1:
+            yield TrainingThreads(None, 1)
+            return
+        with ThreadPoolExecutor(
+            max_workers=n_threads - 1,
+            thread_name_prefix="skcredit-training",
+            initializer=numba.set_num_threads,
+            initargs=(1,),
+        ) as executor:
+            yield TrainingThreads(executor, n_threads)

@@ -1,0 +1,62 @@
+"""The thread helper of the training loop."""
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from skcredit import _threads
+
+
+@pytest.fixture
+def two_threads():
+    with ThreadPoolExecutor(max_workers=1) as executor:
+        yield _threads.TrainingThreads(executor, 2)
+
+
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_run_returns_results_in_task_order(n_threads):
+    with ThreadPoolExecutor(max_workers=1) as executor:
+        threads = _threads.TrainingThreads(executor, n_threads)
+        assert threads.run(lambda task: task * 10, 3) == [0, 10, 20]
+
+
+def test_run_uses_a_second_thread(two_threads):
+    names = two_threads.run(lambda task: threading.current_thread().name, 2)
+    assert names[0] == threading.current_thread().name
+    assert names[1] != names[0]
+
+
+def test_run_waits_for_all_tasks_before_raising(two_threads):
+    finished = []
+    started = threading.Event()
+
+    def task(index):
+        if index == 0:
+            started.wait(timeout=5)
+            raise RuntimeError("task 0 failed")
+        started.set()
+        threading.Event().wait(timeout=0.2)
+        finished.append(index)
+        return index
+
+    with pytest.raises(RuntimeError, match="task 0 failed"):
+        two_threads.run(task, 2)
+    assert finished == [1]
+
+
+def test_error_of_a_pool_task_propagates(two_threads):
+    def task(index):
+        if index == 1:
+            raise ValueError("task 1 failed")
+        return index
+
+    with pytest.raises(ValueError, match="task 1 failed"):
+        two_threads.run(task, 2)
+
+
+def test_training_threads_never_exceed_the_shards():
+    with _threads.training_threads(1) as threads:
+        assert threads.n_threads == 1
+    with _threads.training_threads(2) as threads:
+        assert 1 <= threads.n_threads <= 2
