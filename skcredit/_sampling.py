@@ -7,9 +7,8 @@ are split among joblib workers.
 
 import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs
-from threadpoolctl import threadpool_limits
 
-from . import _kernels, _network
+from . import _kernels, _network, _threads
 
 
 def network_seeds(entropy, n_networks):
@@ -36,10 +35,9 @@ def _predict_networks(pi, m, xi, intercepts, X, activation_code, seeds):
     """Return the output probabilities of each network in ``seeds``.
 
     BLAS and numba use one thread here, because the parallelism is across
-    the networks; the numba thread count is restored afterwards. Called from
-    several threads at once, the BLAS limit is set by the caller.
+    the networks. The thread counts are restored afterwards.
     """
-    with threadpool_limits(limits=1), _kernels.numba_threads(1):
+    with _threads.one_blas_thread(), _kernels.numba_threads(1):
         probas = []
         for seed in seeds:
             coefs = draw_network(pi, m, xi, seed)
@@ -67,9 +65,9 @@ def predict_networks(pi, m, xi, intercepts, X, activation_code, seeds, n_jobs):
     chunks = [list(chunk) for chunk in np.array_split(np.array(seeds), n_workers)]
     intercepts = [b.astype(X.dtype, copy=False) for b in intercepts]
     # Threads share X without copies; the kernels and BLAS release the GIL.
-    # The BLAS limit is set here, once for all threads, because
-    # threadpoolctl's limits are global to the process.
-    with threadpool_limits(limits=1):
+    # The BLAS limit is set here, once for all threads, because it is
+    # global to the process.
+    with _threads.one_blas_thread():
         results = Parallel(n_jobs=n_workers, prefer="threads")(
             delayed(_predict_networks)(
                 pi, m, xi, intercepts, X, activation_code, chunk

@@ -13,6 +13,7 @@ number of threads.
 """
 
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
@@ -22,6 +23,11 @@ from threadpoolctl import ThreadpoolController
 from . import _kernels
 
 _controller = None
+
+# Open one_blas_thread contexts, and the limiter of the outermost one.
+_limit_lock = threading.Lock()
+_limit_depth = 0
+_limiter = None
 
 
 def _blas_controller():
@@ -51,6 +57,30 @@ def available_threads():
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
         os.cpu_count() or 1
     )
+
+
+@contextmanager
+def one_blas_thread():
+    """Limit BLAS to one thread in the enclosed code, for the whole process.
+
+    threadpoolctl's limits are global to the process, so contexts opened
+    from several threads at once, such as fits under joblib's threading
+    backend, share one limit: the first context sets it and the last one to
+    close restores the original thread counts.
+    """
+    global _limit_depth, _limiter
+    with _limit_lock:
+        if _limit_depth == 0:
+            _limiter = _blas_controller().limit(limits=1)
+        _limit_depth += 1
+    try:
+        yield
+    finally:
+        with _limit_lock:
+            _limit_depth -= 1
+            if _limit_depth == 0:
+                _limiter.restore_original_limits()
+                _limiter = None
 
 
 class TrainingThreads:
@@ -98,7 +128,7 @@ def training_threads(n_shards):
     n_threads = min(n_shards, available_threads())
     if n_threads > 1 and not _kernels.concurrent_kernels_supported():
         n_threads = 1
-    with _blas_controller().limit(limits=1), _kernels.numba_threads(1):
+    with one_blas_thread(), _kernels.numba_threads(1):
         if n_threads == 1:
             yield TrainingThreads(None, 1)
             return

@@ -4,6 +4,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from threadpoolctl import threadpool_info
 
 from skcredit import _threads
 
@@ -60,3 +61,21 @@ def test_training_threads_never_exceed_the_shards():
         assert threads.n_threads == 1
     with _threads.training_threads(2) as threads:
         assert 1 <= threads.n_threads <= 2
+
+
+def _blas_threads():
+    return [pool["num_threads"] for pool in threadpool_info()
+            if pool["user_api"] == "blas"]
+
+
+def test_overlapping_blas_limits_restore_the_original():
+    """Limits opened and closed in crossed order, as by two threads."""
+    original = _blas_threads()
+    first = _threads.one_blas_thread()
+    second = _threads.one_blas_thread()
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)
+    assert set(_blas_threads()) == {1}
+    second.__exit__(None, None, None)
+    assert _blas_threads() == original

@@ -5,7 +5,6 @@ from numbers import Integral, Real
 import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.utils import Bunch, check_random_state
-from threadpoolctl import threadpool_limits
 from sklearn.utils._param_validation import (
     HasMethods,
     Interval,
@@ -14,7 +13,7 @@ from sklearn.utils._param_validation import (
 )
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .. import _kernels, _sampling
+from .. import _kernels, _sampling, _threads
 from .._categorizer import (
     IMPORTANT,
     UNIMPORTANT,
@@ -273,7 +272,7 @@ def perturbation_curve(
     # The BLAS limit is global to the process, so it is set here for all.
     n_workers = min(effective_n_jobs(n_jobs), len(flat_jobs))
     chunks = np.array_split(np.arange(len(flat_jobs)), n_workers)
-    with threadpool_limits(limits=1):
+    with _threads.one_blas_thread():
         results = Parallel(n_jobs=n_workers, prefer="threads")(
             delayed(_run_jobs)(ensemble, X, y_index, layer,
                                [flat_jobs[i] for i in chunk])
