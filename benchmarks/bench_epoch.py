@@ -5,6 +5,8 @@ Run from the repository root, after ``pip install -e .``::
     apt-get install dataset-fashion-mnist    # the data, once
     python benchmarks/bench_epoch.py
 
+``--data FOLDER`` reads the Fashion-MNIST IDX files from another folder.
+
 The script measures, in one run and on the same 60000 x 784 float32 training
 set:
 
@@ -46,7 +48,8 @@ from threadpoolctl import threadpool_info
 
 import skcredit
 from skcredit import MeanFieldClassifier
-from skcredit.datasets import FASHION_MNIST_DIR, load_fashion_mnist
+from skcredit._cli import parse_positive_int
+from skcredit.datasets import FASHION_MNIST_DIR, load_fashion_mnist, load_mnist_folder
 
 HIDDEN = (100, 100)
 BATCH_SIZE = 200
@@ -64,17 +67,22 @@ print(time.perf_counter() - start)
 
 def parse_arguments():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--repeats", type=int, default=5,
+    parser.add_argument("--repeats", type=parse_positive_int, default=5,
                         help="interleaved repeats of the epoch timing (default: 5)")
-    parser.add_argument("--epochs", type=int, default=10,
+    parser.add_argument("--epochs", type=parse_positive_int, default=10,
                         help="epochs of the accuracy comparison (default: 10)")
+    parser.add_argument("--data", metavar="FOLDER", default=None,
+                        help="folder of the Fashion-MNIST IDX files, gzipped or not "
+                             f"(default: {FASHION_MNIST_DIR})")
     return parser.parse_args()
 
 
-def load_data():
+def load_data(folder=None):
     try:
-        return load_fashion_mnist(dtype=np.float32)
-    except FileNotFoundError as error:
+        if folder is None:
+            return load_fashion_mnist(dtype=np.float32)
+        return load_mnist_folder(folder, dtype=np.float32)
+    except (FileNotFoundError, ValueError) as error:
         sys.exit(f"bench_epoch.py: {error}")
 
 
@@ -212,8 +220,8 @@ def print_environment():
 def main():
     args = parse_arguments()
     print_environment()
-    print(f"data: Fashion-MNIST from {FASHION_MNIST_DIR}")
-    X, X_test, y, y_test = load_data()
+    print(f"data: Fashion-MNIST from {args.data or FASHION_MNIST_DIR}")
+    X, X_test, y, y_test = load_data(args.data)
 
     print(f"\nEpoch time, median of {args.repeats} interleaved repeats:")
     epoch = benchmark_epochs(X, y, args.repeats)

@@ -283,6 +283,11 @@ def load_data(name, random_state):
         )
     if name == "fashion-mnist":
         return load_fashion_mnist()
+    if not os.path.isdir(name):
+        raise FileNotFoundError(
+            f"--data {name!r} is neither 'digits' nor 'fashion-mnist' nor an "
+            "existing folder of MNIST-format IDX files."
+        )
     return load_mnist_folder(name)
 
 

@@ -18,11 +18,15 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 import numba
-from threadpoolctl import ThreadpoolController
+import threadpoolctl
 
 from . import _kernels
 
 _controller = None
+_shared_controller = None
+_per_thread_controller = None
+
+_controller_lock = threading.Lock()
 
 # Open one_blas_thread contexts, and the limiter of the outermost one.
 _limit_lock = threading.Lock()
@@ -38,10 +42,24 @@ def _blas_controller():
     ``partial_fit`` call. NumPy loads its BLAS at import, so the list is
     complete.
     """
-    global _controller
-    if _controller is None:
-        _controller = ThreadpoolController().select(user_api="blas")
-    return _controller
+    global _controller, _shared_controller, _per_thread_controller
+    with _controller_lock:
+        if _controller is not None:
+            return _controller
+        controller = threadpoolctl.ThreadpoolController().select(user_api="blas")
+        # OpenBLAS built with OpenMP has a thread limit per thread. The
+        # other libraries have one pool and one limit for the whole process.
+        paths = {
+            per_thread: [
+                info["filepath"] for info in controller.info()
+                if (info.get("threading_layer") == "openmp") == per_thread
+            ]
+            for per_thread in (True, False)
+        }
+        _per_thread_controller = controller.select(filepath=paths[True])
+        _shared_controller = controller.select(filepath=paths[False])
+        _controller = controller
+        return _controller
 
 
 def available_threads():
@@ -59,27 +77,60 @@ def available_threads():
     )
 
 
+def _release_blas_control():
+    """Let the next thread that sets a BLAS limit take effect.
+
+    From version 3.8, threadpoolctl lets only one thread at a time set the
+    thread count of a process-wide OpenBLAS pool: the first thread that sets
+    it. The others are silently ignored until that thread releases control.
+    """
+    clear = getattr(threadpoolctl.OpenBLASController, "clear_controlling_thread",
+                    None)
+    if clear is not None:
+        clear(force=True)
+
+
+def limit_this_thread():
+    """Limit BLAS and numba to one thread for the calling thread.
+
+    Meant for worker threads that end with the work. For BLAS libraries
+    with one pool for the whole process, :func:`one_blas_thread` sets the
+    limit instead.
+    """
+    _blas_controller()
+    _per_thread_controller.limit(limits=1)
+    numba.set_num_threads(1)
+
+
 @contextmanager
 def one_blas_thread():
-    """Limit BLAS to one thread in the enclosed code, for the whole process.
+    """Limit BLAS to one thread in the enclosed code.
 
-    threadpoolctl's limits are global to the process, so contexts opened
-    from several threads at once, such as fits under joblib's threading
-    backend, share one limit: the first context sets it and the last one to
-    close restores the original thread counts.
+    A library with one thread pool for the whole process has one limit.
+    Contexts opened from several threads at once, such as fits under
+    joblib's threading backend, therefore share it: the first context sets
+    it, and the last one to close restores the original thread counts.
+    Libraries with a
+    limit per thread (OpenBLAS built with OpenMP) are limited in the thread
+    that opens the context, and restored when it closes.
     """
     global _limit_depth, _limiter
+    _blas_controller()
     with _limit_lock:
         if _limit_depth == 0:
-            _limiter = _blas_controller().limit(limits=1)
+            _release_blas_control()
+            _limiter = _shared_controller.limit(limits=1)
         _limit_depth += 1
     try:
-        yield
+        with _per_thread_controller.limit(limits=1):
+            yield
     finally:
         with _limit_lock:
             _limit_depth -= 1
             if _limit_depth == 0:
+                _release_blas_control()
                 _limiter.restore_original_limits()
+                _release_blas_control()
                 _limiter = None
 
 
@@ -135,7 +186,6 @@ def training_threads(n_shards):
         with ThreadPoolExecutor(
             max_workers=n_threads - 1,
             thread_name_prefix="skcredit-training",
-            initializer=numba.set_num_threads,
-            initargs=(1,),
+            initializer=limit_this_thread,
         ) as executor:
             yield TrainingThreads(executor, n_threads)

@@ -400,7 +400,10 @@ def test_invalid_argument_exits_2(capsys, argv, message):
 def test_missing_data_folder_exits_2(tmp_path, capsys):
     folder = tmp_path / "absent"
 
-    assert_data_error(capsys, ["--data", str(folder)], f"MNIST data folder not found: '{folder}'")
+    assert_data_error(
+        capsys, ["--data", str(folder)],
+        f"--data '{folder}' is neither 'digits' nor 'fashion-mnist' nor an existing folder",
+    )
 
 
 def test_data_folder_missing_file_exits_2(tmp_path, capsys):

@@ -1,5 +1,8 @@
 """The thread helper of the training loop."""
 
+import json
+import subprocess
+import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -78,4 +81,53 @@ def test_overlapping_blas_limits_restore_the_original():
     first.__exit__(None, None, None)
     assert set(_blas_threads()) == {1}
     second.__exit__(None, None, None)
+    assert _blas_threads() == original
+
+
+TWO_FITS_CODE = """
+import json
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+from sklearn.datasets import load_digits
+from threadpoolctl import threadpool_info
+from skcredit import MeanFieldClassifier
+
+def blas_threads():
+    return [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
+
+X, y = load_digits(return_X_y=True)
+warnings.simplefilter("ignore")
+before = blas_threads()
+fit = lambda n: MeanFieldClassifier(max_iter=n, random_state=0).fit(X / 16, y)
+with ThreadPoolExecutor(max_workers=2) as executor:
+    list(executor.map(fit, [10, 10]))
+print(json.dumps([before, blas_threads()]))
+"""
+
+
+def test_fits_from_two_threads_restore_the_blas_threads():
+    """Two fits at once from two threads, in a fresh process."""
+    output = subprocess.run(
+        [sys.executable, "-c", TWO_FITS_CODE], check=True, capture_output=True,
+        text=True,
+    ).stdout
+    before, after = json.loads(output.strip().splitlines()[-1])
+    assert after == before
+
+
+def test_blas_limit_takes_effect_in_another_thread():
+    """A limit opened in a second thread works after one in the main thread."""
+    original = _blas_threads()
+    with _threads.one_blas_thread():
+        pass
+    inside = []
+
+    def limited():
+        with _threads.one_blas_thread():
+            inside.append(_blas_threads())
+
+    thread = threading.Thread(target=limited)
+    thread.start()
+    thread.join()
+    assert set(inside[0]) == {1}
     assert _blas_threads() == original
