@@ -110,14 +110,25 @@ def one_blas_thread():
     Contexts opened from several threads at once, such as fits under
     joblib's threading backend, therefore share it: the first context sets
     it, and the last one to close restores the original thread counts.
-    Libraries with a
-    limit per thread (OpenBLAS built with OpenMP) are limited in the thread
-    that opens the context, and restored when it closes.
+    Where BLAS already runs one thread, the contexts change nothing.
+    Libraries with a limit per thread (OpenBLAS built with OpenMP) are
+    limited in the thread that opens the context, and restored when it
+    closes.
+
+    NOTE: a ``threadpoolctl`` limit that another thread opens while such a
+    context is open records one thread as the value to restore, so it
+    leaves BLAS at one thread if it closes after the context. That holds
+    for any two overlapping users of the process-wide limit.
     """
     global _limit_depth, _limiter
     _blas_controller()
     with _limit_lock:
-        if _limit_depth == 0:
+        # Where BLAS already runs one thread, for instance under the caller's
+        # own threadpool_limits, the limit is left alone, so that the
+        # caller's context restores it as usual.
+        if _limit_depth == 0 and any(
+            info["num_threads"] != 1 for info in _shared_controller.info()
+        ):
             _release_blas_control()
             _limiter = _shared_controller.limit(limits=1)
         _limit_depth += 1
@@ -127,7 +138,7 @@ def one_blas_thread():
     finally:
         with _limit_lock:
             _limit_depth -= 1
-            if _limit_depth == 0:
+            if _limit_depth == 0 and _limiter is not None:
                 _release_blas_control()
                 _limiter.restore_original_limits()
                 _release_blas_control()

@@ -84,12 +84,15 @@ def test_overlapping_blas_limits_restore_the_original():
     assert _blas_threads() == original
 
 
-TWO_FITS_CODE = """
+# Start of the scripts below, which run in a fresh process: no earlier
+# limit of this test session affects them.
+SCRIPT_START = """
 import json
+import threading
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from sklearn.datasets import load_digits
-from threadpoolctl import threadpool_info
+from threadpoolctl import threadpool_info, threadpool_limits
 from skcredit import MeanFieldClassifier
 
 def blas_threads():
@@ -98,20 +101,25 @@ def blas_threads():
 X, y = load_digits(return_X_y=True)
 warnings.simplefilter("ignore")
 before = blas_threads()
+"""
+
+
+def _blas_threads_in_script(body):
+    """Run a script in a fresh process; return its printed thread counts."""
+    output = subprocess.run(
+        [sys.executable, "-c", SCRIPT_START + body], check=True,
+        capture_output=True, text=True,
+    ).stdout
+    return [json.loads(line) for line in output.strip().splitlines()]
+
+
+def test_fits_from_two_threads_restore_the_blas_threads():
+    [(before, after)] = _blas_threads_in_script("""
 fit = lambda n: MeanFieldClassifier(max_iter=n, random_state=0).fit(X / 16, y)
 with ThreadPoolExecutor(max_workers=2) as executor:
     list(executor.map(fit, [10, 10]))
 print(json.dumps([before, blas_threads()]))
-"""
-
-
-def test_fits_from_two_threads_restore_the_blas_threads():
-    """Two fits at once from two threads, in a fresh process."""
-    output = subprocess.run(
-        [sys.executable, "-c", TWO_FITS_CODE], check=True, capture_output=True,
-        text=True,
-    ).stdout
-    before, after = json.loads(output.strip().splitlines()[-1])
+""")
     assert after == before
 
 
@@ -131,3 +139,30 @@ def test_blas_limit_takes_effect_in_another_thread():
     thread.join()
     assert set(inside[0]) == {1}
     assert _blas_threads() == original
+
+
+def test_user_limit_around_a_fit_in_a_thread_is_restored():
+    """The user's own limit closes while a fit that started under it runs."""
+    lines = _blas_threads_in_script("""
+started = threading.Event()
+run_epoch = MeanFieldClassifier._run_epoch
+
+def run_epoch_and_signal(self, *args):
+    started.set()
+    return run_epoch(self, *args)
+
+MeanFieldClassifier._run_epoch = run_epoch_and_signal
+
+def fit():
+    MeanFieldClassifier(max_iter=20, random_state=0).fit(X / 16, y)
+
+with threadpool_limits(limits=1, user_api="blas"):
+    thread = threading.Thread(target=fit)
+    thread.start()
+    started.wait()
+print(json.dumps([before, blas_threads()]))
+thread.join()
+print(json.dumps([before, blas_threads()]))
+""")
+    for before, now in lines:
+        assert now == before
