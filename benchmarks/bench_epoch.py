@@ -167,8 +167,8 @@ def peak_fit_memory(estimator, X, y):
 
 def compare_accuracy(X, y, X_test, y_test, epochs):
     # TODO: after 10 epochs MeanFieldClassifier reaches 0.875 against
-    # MLPClassifier's 0.887, short of the target of no lower; the cause is
-    # not identified (doc/benchmarks.rst lists what was tried).
+    # MLPClassifier's 0.887, short of the target of no lower. No single
+    # cause was found (doc/benchmarks.rst lists what was tried).
     scores = {}
     fitted = {}
     for estimator in make_estimators():
