@@ -423,9 +423,9 @@ class MeanFieldClassifier(ClassifierMixin, BaseEstimator):
             self._reset_optimizer()
 
         # Run the stochastic optimization. The shards of every batch run on
-        # parallel Python threads, each with one BLAS and one numba thread:
-        # thread pools of BLAS and numba side by side slow training by
-        # orders of magnitude when the cores are shared.
+        # parallel Python threads, each with one BLAS and one numba thread,
+        # because thread pools of BLAS and numba side by side slow training
+        # by orders of magnitude when the cores are shared.
         with _threads.training_threads(_network.N_SHARDS) as threads:
             self._fit_stochastic(
                 X, y_index, sample_weight, layer_units, incremental, threads
@@ -723,7 +723,7 @@ class MeanFieldClassifier(ClassifierMixin, BaseEstimator):
         """Run the forward and backward pass of one shard of a batch."""
         rows = shards[shard]
         buffers = work.shards[shard]
-        # NumPy's error state is per thread; overflow is caught by the
+        # NumPy's error state is per thread. Overflow is caught by the
         # finiteness checks of the epoch.
         with np.errstate(over="ignore", invalid="ignore"):
             X_shard = X[rows]

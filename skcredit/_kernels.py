@@ -278,16 +278,18 @@ def synapse_gradients(pi, m, xi, grad_mu, grad_var, mu_scale, var_scale, l2,
     real = pi.dtype.type
     one = real(1.0)
     two = real(2.0)
+    mu_scale = real(mu_scale)
+    var_scale = real(var_scale)
+    l2 = real(l2)
     n_in, n_out = pi.shape
     for j in range(n_in):
         for k in range(n_out):
             g_pi, g_m, g_xi = _synapse_gradients(
                 pi[j, k], m[j, k], xi[j, k],
-                real(mu_scale) * grad_mu[j, k], real(var_scale) * grad_var[j, k],
-                one, two,
+                mu_scale * grad_mu[j, k], var_scale * grad_var[j, k], one, two,
             )
             grad_pi[j, k] = g_pi
-            grad_m[j, k] = g_m + real(l2) * m[j, k]
+            grad_m[j, k] = g_m + l2 * m[j, k]
             grad_xi[j, k] = g_xi
 
 
@@ -306,9 +308,9 @@ def adam_spike_slab(pi, m, xi, grad_mu, grad_var, mu_scale, var_scale, l2,
 
     ``grad_mu`` and ``grad_var`` (n_shards, n_in, n_out) are the moment
     gradients of the batch's shards, summed here in shard order into the
-    first shard's entries; the
-    gradients of ``(pi, m, xi)`` follow by the same chain rule as
-    :func:`synapse_gradients`, computed and consumed in one pass. ``first``
+    first shard's entries. The gradients of ``(pi, m, xi)`` follow by the
+    same chain rule as :func:`synapse_gradients`, computed and consumed in
+    one pass. ``first``
     and ``second`` (3, n_in, n_out) are Adam's moment estimates for ``pi``,
     ``m`` and ``xi`` in that order. ``step`` is the bias-corrected learning
     rate. After the step ``pi`` is clipped to [0, 1] and ``xi`` to [0, inf),
@@ -330,8 +332,8 @@ def adam_spike_slab(pi, m, xi, grad_mu, grad_var, mu_scale, var_scale, l2,
     n_shards = grad_mu.shape[0]
     n_out = pi.shape[1]
     for j in prange(start, stop):
-        # Add the shards up in the first one; a separate loop, so that both
-        # loops vectorize.
+        # Add the shards up in the first one, in a loop of its own so that
+        # both loops vectorize.
         for shard in range(1, n_shards):
             for k in range(n_out):
                 grad_mu[0, j, k] += grad_mu[shard, j, k]

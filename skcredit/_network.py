@@ -20,7 +20,7 @@ from . import _kernels
 
 # Number of row shards of every training batch. It is fixed, not taken from
 # the number of cores, so that a fit gives the same model on any machine
-# with the same BLAS; two shards use the two cores of a small machine.
+# with the same BLAS. Two shards use the two cores of a small machine.
 N_SHARDS = 2
 
 
@@ -74,7 +74,7 @@ class Workspace:
     def shard_slices(self, n_samples):
         """Split ``range(n_samples)`` into ``n_shards`` contiguous slices.
 
-        Every slice but the last has ``ceil(n_samples / n_shards)`` rows; the
+        Every slice but the last has ``ceil(n_samples / n_shards)`` rows. The
         last ones may be shorter or empty. The split depends on
         ``n_samples`` only, never on the number of threads.
         """

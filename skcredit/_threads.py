@@ -22,11 +22,8 @@ import threadpoolctl
 
 from . import _kernels
 
-_controller = None
-_shared_controller = None
-_per_thread_controller = None
-
-_controller_lock = threading.Lock()
+_controllers = None
+_controllers_lock = threading.Lock()
 
 # Open one_blas_thread contexts, and the limiter of the outermost one.
 _limit_lock = threading.Lock()
@@ -34,32 +31,38 @@ _limit_depth = 0
 _limiter = None
 
 
-def _blas_controller():
-    """Return a thread pool controller of the BLAS libraries, made once.
+def _blas_controllers():
+    """Return thread pool controllers of the BLAS libraries, made once.
 
     Making a controller lists the loaded libraries, which takes milliseconds.
     Reusing it makes limiting the BLAS threads cheap enough for every
     ``partial_fit`` call. NumPy loads its BLAS at import, so the list is
     complete.
+
+    Returns
+    -------
+    all_libraries, shared, per_thread : threadpoolctl.ThreadpoolController
+        All BLAS libraries; those with one pool and one limit for the whole
+        process; and those with a limit per thread (OpenBLAS built with
+        OpenMP).
     """
-    global _controller, _shared_controller, _per_thread_controller
-    with _controller_lock:
-        if _controller is not None:
-            return _controller
-        controller = threadpoolctl.ThreadpoolController().select(user_api="blas")
-        # OpenBLAS built with OpenMP has a thread limit per thread. The
-        # other libraries have one pool and one limit for the whole process.
-        paths = {
-            per_thread: [
-                info["filepath"] for info in controller.info()
-                if (info.get("threading_layer") == "openmp") == per_thread
-            ]
-            for per_thread in (True, False)
-        }
-        _per_thread_controller = controller.select(filepath=paths[True])
-        _shared_controller = controller.select(filepath=paths[False])
-        _controller = controller
-        return _controller
+    global _controllers
+    with _controllers_lock:
+        if _controllers is None:
+            blas = threadpoolctl.ThreadpoolController().select(user_api="blas")
+            per_thread_paths = []
+            shared_paths = []
+            for info in blas.info():
+                if info.get("threading_layer") == "openmp":
+                    per_thread_paths.append(info["filepath"])
+                else:
+                    shared_paths.append(info["filepath"])
+            _controllers = (
+                blas,
+                blas.select(filepath=shared_paths),
+                blas.select(filepath=per_thread_paths),
+            )
+        return _controllers
 
 
 def available_threads():
@@ -69,12 +72,13 @@ def available_threads():
     ``threadpoolctl.threadpool_limits`` lower), or the number of usable
     cores when no BLAS library is found.
     """
-    pools = _blas_controller().info()
+    blas, _, _ = _blas_controllers()
+    pools = blas.info()
     if pools:
         return max(pool["num_threads"] for pool in pools)
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
-        os.cpu_count() or 1
-    )
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def _release_blas_control():
@@ -97,8 +101,8 @@ def limit_this_thread():
     with one pool for the whole process, :func:`one_blas_thread` sets the
     limit instead.
     """
-    _blas_controller()
-    _per_thread_controller.limit(limits=1)
+    _, _, per_thread = _blas_controllers()
+    per_thread.limit(limits=1)
     numba.set_num_threads(1)
 
 
@@ -121,19 +125,19 @@ def one_blas_thread():
     for any two overlapping users of the process-wide limit.
     """
     global _limit_depth, _limiter
-    _blas_controller()
+    _, shared, per_thread = _blas_controllers()
     with _limit_lock:
         # Where BLAS already runs one thread, for instance under the caller's
         # own threadpool_limits, the limit is left alone, so that the
         # caller's context restores it as usual.
         if _limit_depth == 0 and any(
-            info["num_threads"] != 1 for info in _shared_controller.info()
+            info["num_threads"] != 1 for info in shared.info()
         ):
             _release_blas_control()
-            _limiter = _shared_controller.limit(limits=1)
+            _limiter = shared.limit(limits=1)
         _limit_depth += 1
     try:
-        with _per_thread_controller.limit(limits=1):
+        with per_thread.limit(limits=1):
             yield
     finally:
         with _limit_lock:
