@@ -307,10 +307,9 @@ def adam_spike_slab(pi, m, xi, grad_mu, grad_var, mu_scale, var_scale, l2,
     """Apply one projected Adam step to rows ``start:stop`` of one layer.
 
     ``grad_mu`` and ``grad_var`` (n_shards, n_in, n_out) are the moment
-    gradients of the batch's shards, summed here in shard order into the
-    first shard's entries. The gradients of ``(pi, m, xi)`` follow by the
-    same chain rule as :func:`synapse_gradients`, computed and consumed in
-    one pass. ``first``
+    gradients of the batch's shards, which are summed here. The gradients
+    of ``(pi, m, xi)`` follow by the same chain rule as
+    :func:`synapse_gradients`, computed and consumed in one pass. ``first``
     and ``second`` (3, n_in, n_out) are Adam's moment estimates for ``pi``,
     ``m`` and ``xi`` in that order. ``step`` is the bias-corrected learning
     rate. After the step ``pi`` is clipped to [0, 1] and ``xi`` to [0, inf),
@@ -332,19 +331,23 @@ def adam_spike_slab(pi, m, xi, grad_mu, grad_var, mu_scale, var_scale, l2,
     n_shards = grad_mu.shape[0]
     n_out = pi.shape[1]
     for j in prange(start, stop):
-        # Add the shards up in the first one, in a loop of its own so that
-        # both loops vectorize.
-        for shard in range(1, n_shards):
+        # Beyond two shards, add the others up in the second one first, in
+        # a loop of its own, so that both loops vectorize.
+        for shard in range(2, n_shards):
             for k in range(n_out):
-                grad_mu[0, j, k] += grad_mu[shard, j, k]
-                grad_var[0, j, k] += grad_var[shard, j, k]
+                grad_mu[1, j, k] += grad_mu[shard, j, k]
+                grad_var[1, j, k] += grad_var[shard, j, k]
         for k in range(n_out):
+            g_mu = grad_mu[0, j, k]
+            g_var = grad_var[0, j, k]
+            if n_shards > 1:
+                g_mu += grad_mu[1, j, k]
+                g_var += grad_var[1, j, k]
             p = pi[j, k]
             w = m[j, k]
             v = xi[j, k]
             g_pi, g_m, g_xi = _synapse_gradients(
-                p, w, v, mu_scale * grad_mu[0, j, k],
-                var_scale * grad_var[0, j, k], one, two,
+                p, w, v, mu_scale * g_mu, var_scale * g_var, one, two,
             )
             g_m += l2 * w
 

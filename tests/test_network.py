@@ -186,7 +186,10 @@ def test_shard_slices_leave_late_shards_empty():
     assert [(s.start, s.stop) for s in work.shard_slices(5)] == [(0, 3), (3, 5)]
 
 
-def test_adam_kernel_matches_reference_with_projection():
+@pytest.mark.parametrize(
+    "shard_fractions", [[1.0], [0.25, 0.75], [0.2, 0.3, 0.5]]
+)
+def test_adam_kernel_matches_reference_with_projection(shard_fractions):
     rng = np.random.default_rng(4)
     shape = (7, 5)
     pi = rng.uniform(0.0, 1.0, shape)
@@ -220,10 +223,10 @@ def test_adam_kernel_matches_reference_with_projection():
     expected[0] = np.clip(expected[0], 0.0, 1.0)
     expected[2] = np.maximum(expected[2], 0.0)
 
-    # The gradients arrive as two shards that the kernel adds up; the rows
-    # are updated in two calls, as two threads do.
-    grad_mu_shards = np.stack([0.25 * grad_mu, 0.75 * grad_mu])
-    grad_var_shards = np.stack([0.5 * grad_var, 0.5 * grad_var])
+    # The gradients arrive as shards that the kernel adds up. The rows are
+    # updated in two calls, as two threads do.
+    grad_mu_shards = np.stack([share * grad_mu for share in shard_fractions])
+    grad_var_shards = np.stack([share * grad_var for share in shard_fractions])
     for start, stop in [(0, 3), (3, shape[0])]:
         _kernels.adam_spike_slab(
             pi, m, xi, grad_mu_shards, grad_var_shards, mu_scale, var_scale,
@@ -245,3 +248,4 @@ def test_adam_kernel_matches_reference_with_projection():
     # The projection reached both bounds on this data.
     assert (pi == 0.0).any() or (pi == 1.0).any()
     assert (xi == 0.0).any()
+
