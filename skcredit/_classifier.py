@@ -1,5 +1,6 @@
 """The mean-field spike-and-slab classifier."""
 
+import math
 import warnings
 from functools import partial
 from numbers import Integral, Real
@@ -658,44 +659,117 @@ class MeanFieldClassifier(ClassifierMixin, BaseEstimator):
         # TODO: on Fashion-MNIST an epoch takes 1.1 to 1.3 times an
         # MLPClassifier epoch, against a target of at most 1.0. The matrix
         # products and the noise are 75 % of it (doc/benchmarks.rst).
-        code = _kernels.ACTIVATION_CODES[self.activation]
         snapshot = self._copy_parameters()
-        accumulated_loss = 0.0
-        accumulated_weight = 0.0
-        # Overflow shows up as a non-finite loss or parameter, checked below.
-        with np.errstate(over="ignore", invalid="ignore"):
-            for batch_slice in gen_batches(X.shape[0], batch_size):
-                batch_idx = sample_idx[batch_slice]
-                weight = sample_weight[batch_idx]
-                weight_sum = float(weight.sum())
-                if weight_sum == 0.0:
-                    continue
-                shards = [
-                    batch_idx[rows] for rows in work.shard_slices(len(batch_idx))
-                ]
-                work.refresh_moments(self.pi_, self.m_, self.xi_)
-                losses = threads.run(
-                    partial(
-                        self._run_shard, X, y, sample_weight, shards,
-                        weight_sum, code, work,
-                    ),
-                    len(shards),
-                )
-                loss = sum(losses)
-                squared_m = self._adam_update(work, weight_sum, threads)
-                loss += 0.5 * self.alpha * squared_m / weight_sum
-                if not np.isfinite(loss):
-                    self._raise_diverged(snapshot, f"training loss ({loss})")
-                accumulated_loss += loss * weight_sum
-                accumulated_weight += weight_sum
+        batches = []
+        for batch_slice in gen_batches(X.shape[0], batch_size):
+            batch_idx = sample_idx[batch_slice]
+            weight_sum = float(sample_weight[batch_idx].sum())
+            if weight_sum > 0.0:
+                batches.append((batch_idx, weight_sum))
+        # Per batch, the losses of the shards and the sums of squared m of
+        # the parts of the optimizer step, in a fixed order.
+        losses = np.zeros((len(batches), work.n_shards))
+        squared_m = np.zeros((len(batches), work.n_shards))
+        work.refresh_moments(self.pi_, self.m_, self.xi_)
+        n_done = threads.run(
+            partial(
+                self._train_batches, X, y, sample_weight, batches, work,
+                threads.n_threads, self._adam_steps, losses, squared_m,
+            )
+        )
+        weight_sums = np.array([weight_sum for _, weight_sum in batches])
+        batch_losses = losses.sum(axis=1) + 0.5 * self.alpha * (
+            squared_m.sum(axis=1) / weight_sums
+        )
+        if n_done < len(batches):
+            self._raise_diverged(
+                snapshot, f"training loss ({batch_losses[n_done - 1]})"
+            )
         if not self._parameters_are_finite():
             self._raise_diverged(snapshot, "parameters")
-        if accumulated_weight == 0.0:
+        if not batches:
             raise ValueError(
                 "All sample weights are zero; at least one sample needs a "
                 "positive weight."
             )
-        return accumulated_loss / accumulated_weight
+        return float(np.dot(batch_losses, weight_sums) / weight_sums.sum())
+
+    def _train_batches(self, X, y, sample_weight, batches, work, n_threads,
+                       first_step, losses, squared_m, thread, arrive, wait):
+        """Run one training thread's share of every batch of an epoch.
+
+        Thread ``thread`` of ``n_threads`` runs the shards and the parts of
+        the optimizer step whose index is ``thread`` modulo ``n_threads``,
+        and writes their losses and sums of squared ``m`` into ``losses`` and
+        ``squared_m``. ``arrive()`` and ``wait()`` synchronize the threads
+        twice per batch: when its gradients are complete and when its step
+        is done. In between, each thread draws the noise and gathers the
+        rows of its next shards, which do not depend on the parameters.
+        Adam steps are counted from ``first_step``. Return the number of
+        batches trained; it is short of ``len(batches)`` when a batch's
+        loss is not finite.
+        """
+        if not batches:
+            return 0
+        code = _kernels.ACTIVATION_CODES[self.activation]
+        own = range(thread, work.n_shards, n_threads)
+        # NumPy's error state is per thread. Overflow shows up as a
+        # non-finite loss or parameter, checked by every thread and at the
+        # end of the epoch.
+        with np.errstate(over="ignore", invalid="ignore"):
+            rows, inputs = {}, {}
+            for shard in own:
+                rows[shard] = self._shard_rows(batches, 0, shard, work)
+                inputs[shard] = _network.gather_rows(
+                    X, rows[shard], work.shards[shard]
+                )
+                work.shards[shard].draw_noise(
+                    self._noise_rngs[shard], len(rows[shard])
+                )
+            for index, (_, weight_sum) in enumerate(batches):
+                for shard in own:
+                    losses[index, shard] = _network.forward_backward(
+                        self.pi_, self.m_, self.xi_, self.intercepts_,
+                        *inputs[shard], y[rows[shard]],
+                        sample_weight[rows[shard]], weight_sum, code, work,
+                        shard, intercept_grad=self.fit_intercept,
+                    )
+                arrive()
+                last = index + 1 == len(batches)
+                if not last:
+                    for shard in own:
+                        rows[shard] = self._shard_rows(
+                            batches, index + 1, shard, work
+                        )
+                        work.shards[shard].draw_noise(
+                            self._noise_rngs[shard], len(rows[shard])
+                        )
+                wait()
+                for part in own:
+                    squared_m[index, part] = self._adam_update(
+                        work, part, first_step + index + 1, weight_sum
+                    )
+                arrive()
+                if not last:
+                    for shard in own:
+                        inputs[shard] = _network.gather_rows(
+                            X, rows[shard], work.shards[shard]
+                        )
+                wait()
+                if thread == 0:
+                    self._adam_steps = first_step + index + 1
+                loss = sum(losses[index].tolist()) + 0.5 * self.alpha * (
+                    sum(squared_m[index].tolist()) / weight_sum
+                )
+                # Every thread sees the same values, so all stop together.
+                if not math.isfinite(loss):
+                    return index + 1
+        return len(batches)
+
+    @staticmethod
+    def _shard_rows(batches, index, shard, work):
+        batch_idx = batches[index][0]
+        return batch_idx[work.shard_slices(len(batch_idx))[shard]]
 
     def _raise_diverged(self, snapshot, quantity):
         epoch = self.n_iter_ + 1
@@ -718,57 +792,38 @@ class MeanFieldClassifier(ClassifierMixin, BaseEstimator):
         for name in [key for key in vars(self) if key.endswith("_")]:
             delattr(self, name)
 
-    def _run_shard(self, X, y, sample_weight, shards, weight_sum, code, work,
-                   shard):
-        """Run the forward and backward pass of one shard of a batch."""
-        rows = shards[shard]
-        buffers = work.shards[shard]
-        # NumPy's error state is per thread. Overflow is caught by the
-        # finiteness checks of the epoch.
-        with np.errstate(over="ignore", invalid="ignore"):
-            X_shard = X[rows]
-            X_squared = _network.square_input(X_shard, buffers)
-            buffers.draw_noise(self._noise_rngs[shard], len(rows))
-            return _network.forward_backward(
-                self.pi_, self.m_, self.xi_, self.intercepts_, X_shard,
-                X_squared, y[rows], sample_weight[rows], weight_sum, code,
-                work, shard, intercept_grad=self.fit_intercept,
-            )
+    def _adam_update(self, work, part, t, weight_sum):
+        """Take part ``part`` of Adam step ``t``; return its sum of squared ``m``.
 
-    def _adam_update(self, work, weight_sum, threads):
-        """Take one projected Adam step; return the sum of squared ``m``.
-
-        The rows of every layer are split among the training threads.
+        Each part updates its own share of the rows of every layer, and part
+        0 also updates the intercepts. The sum covers the part's rows of
+        ``m`` before the step.
         """
-        self._adam_steps += 1
-        t = self._adam_steps
         step = (
             self.learning_rate_init
-            * np.sqrt(1.0 - self.beta_2**t)
+            * math.sqrt(1.0 - self.beta_2**t)
             / (1.0 - self.beta_1**t)
         )
         l2 = self.alpha / weight_sum
         n_layers = len(self.pi_)
-        squared_m = sum(float(np.dot(m.ravel(), m.ravel())) for m in self.m_)
-        n_parts = threads.n_threads
-
-        def update_rows(part):
-            for layer in range(n_layers):
-                n_in = self.pi_[layer].shape[0]
-                mu_scale, var_scale = work.scales[layer]
-                _kernels.adam_spike_slab(
-                    self.pi_[layer], self.m_[layer], self.xi_[layer],
-                    work.grad_mu[layer], work.grad_var[layer],
-                    mu_scale, var_scale, l2, step,
-                    self.beta_1, self.beta_2, self.epsilon,
-                    self._adam_first[layer], self._adam_second[layer],
-                    work.mu[layer], work.var[layer],
-                    n_in * part // n_parts, n_in * (part + 1) // n_parts,
-                )
-
-        threads.run(update_rows, n_parts)
+        squared_m = 0.0
         for layer in range(n_layers):
-            if self.fit_intercept:
+            n_in = self.pi_[layer].shape[0]
+            start = n_in * part // work.n_shards
+            stop = n_in * (part + 1) // work.n_shards
+            rows = self.m_[layer][start:stop].ravel()
+            squared_m += float(np.dot(rows, rows))
+            mu_scale, var_scale = work.scales[layer]
+            _kernels.adam_spike_slab(
+                self.pi_[layer], self.m_[layer], self.xi_[layer],
+                work.grad_mu[layer], work.grad_var[layer],
+                mu_scale, var_scale, l2, step,
+                self.beta_1, self.beta_2, self.epsilon,
+                self._adam_first[layer], self._adam_second[layer],
+                work.mu[layer], work.var[layer], start, stop,
+            )
+        if part == 0 and self.fit_intercept:
+            for layer in range(n_layers):
                 _kernels.adam_vector(
                     self.intercepts_[layer], work.grad_intercept[layer], step,
                     self.beta_1, self.beta_2, self.epsilon,

@@ -259,6 +259,17 @@ def backward_hidden(delta, input_grad_var, activation, noise_factor, code):
 
 
 @njit(cache=True, nogil=True)
+def gather_square(X, rows, out, squared):
+    """Copy rows ``rows`` of ``X`` into ``out`` and their squares into ``squared``."""
+    for i in range(rows.shape[0]):
+        row = rows[i]
+        for j in range(X.shape[1]):
+            x = X[row, j]
+            out[i, j] = x
+            squared[i, j] = x * x
+
+
+@njit(cache=True, nogil=True)
 def input_gradient(delta, input_grad_var, inputs, out):
     """Write ``dL/dH = delta + 2 * H * input_grad_var`` for a layer input."""
     n, n_in = out.shape

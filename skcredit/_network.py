@@ -112,6 +112,8 @@ class BatchBuffers:
         self.variance = [rows(b) for b in fan_out]
         self.squared = [rows(b) for b in fan_out[:-1]]
         self.noise = [rows(b) for b in fan_out]
+        # The shard's rows of the input and their squares (dense input).
+        self.inputs = rows(layer_units[0])
         self.input_squared = rows(layer_units[0])
         # Backward: dL/dZ of the hidden layers and a scratch buffer for the
         # variance part of dL/dH.
@@ -129,13 +131,19 @@ def scales(n_in):
     return 1.0 / np.sqrt(n_in), 1.0 / n_in
 
 
-def square_input(X, buffers):
-    """Return ``X * X``, in a :class:`BatchBuffers` buffer when ``X`` is dense."""
+def gather_rows(X, rows, buffers):
+    """Return ``X[rows]`` and its square, in the buffers of a shard if dense.
+
+    ``buffers`` is the :class:`BatchBuffers` of the shard.
+    """
     if sp.issparse(X):
-        return X.power(2)
-    out = buffers.input_squared[: X.shape[0]]
-    np.square(X, out=out)
-    return out
+        X_rows = X[rows]
+        return X_rows, X_rows.power(2)
+    n = rows.shape[0]
+    out = buffers.inputs[:n]
+    squared = buffers.input_squared[:n]
+    _kernels.gather_square(X, rows, out, squared)
+    return out, squared
 
 
 def _product(left, right, out):

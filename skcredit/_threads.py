@@ -14,8 +14,9 @@ number of threads.
 
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import contextmanager
+from functools import partial
 
 import numba
 import threadpoolctl
@@ -149,35 +150,111 @@ def one_blas_thread():
                 _limiter = None
 
 
-class TrainingThreads:
-    """Run a fixed number of independent tasks on up to ``n_threads`` threads.
+class Phases:
+    """A barrier split in two, for threads that work in lockstep phases.
 
-    The calling thread runs task 0 and the pool's threads run the others.
+    ``arrive(thread)`` marks the end of the thread's current phase and
+    returns at once. ``wait(thread)`` returns once every thread has arrived
+    as often as this one. Work that a thread does between the two calls
+    hides the time the others take to catch up and to wake up.
+    """
+
+    def __init__(self, n_threads):
+        self._condition = threading.Condition()
+        self._arrivals = [0] * n_threads
+        self._broken = False
+
+    def arrive(self, thread):
+        with self._condition:
+            self._arrivals[thread] += 1
+            self._condition.notify_all()
+
+    def wait(self, thread):
+        """Wait until every thread has arrived as often as ``thread``.
+
+        Raise BrokenBarrierError once :meth:`abort` has been called.
+        """
+        with self._condition:
+            target = self._arrivals[thread]
+            self._condition.wait_for(
+                lambda: self._broken or min(self._arrivals) >= target
+            )
+            if self._broken:
+                raise threading.BrokenBarrierError
+
+    def abort(self):
+        """Make every current and later ``wait`` raise BrokenBarrierError."""
+        with self._condition:
+            self._broken = True
+            self._condition.notify_all()
+
+
+class TrainingThreads:
+    """Run one function on ``n_threads`` threads at once.
+
+    The calling thread is thread 0 and the pool's threads are the others.
     """
 
     def __init__(self, executor, n_threads):
         self.executor = executor
         self.n_threads = n_threads
 
-    def run(self, function, n_tasks):
-        """Return ``[function(0), ..., function(n_tasks - 1)]``.
+    def run(self, function):
+        """Call ``function(thread, arrive, wait)`` on every thread at once.
 
-        With one thread the tasks run in order on the calling thread. If a
-        task raises, the other tasks still finish before the first exception
-        propagates, so no thread writes to shared buffers afterwards.
+        ``thread`` runs from 0 to ``n_threads - 1``. ``arrive()`` and
+        ``wait()`` are the two halves of a barrier among the threads (see
+        :class:`Phases`); with one thread they return at once. Return the
+        result of thread 0.
+
+        If a thread raises, the others get
+        :class:`threading.BrokenBarrierError` from their next ``wait()``.
+        Every thread ends before the exception propagates, so no thread
+        writes to shared buffers afterwards.
         """
-        if self.n_threads == 1 or n_tasks == 1:
-            return [function(task) for task in range(n_tasks)]
-        futures = [self.executor.submit(function, task) for task in range(1, n_tasks)]
+        if self.n_threads == 1:
+            return function(0, _return_at_once, _return_at_once)
+        phases = Phases(self.n_threads)
+
+        def on_thread(thread):
+            try:
+                return function(
+                    thread, partial(phases.arrive, thread),
+                    partial(phases.wait, thread),
+                )
+            except BaseException:
+                phases.abort()
+                raise
+
+        futures = [
+            self.executor.submit(on_thread, thread)
+            for thread in range(1, self.n_threads)
+        ]
+        errors = []
         try:
-            first = function(0)
-        finally:
-            # Wait for every task, even when task 0 failed.
-            others = [future.exception() for future in futures]
-        for error in others:
-            if error is not None:
-                raise error
-        return [first] + [future.result() for future in futures]
+            result = on_thread(0)
+        except BaseException as error:
+            errors.append(error)
+        try:
+            errors.extend(future.exception() for future in futures)
+        except BaseException:
+            # Interrupted while waiting: stop the other threads first.
+            phases.abort()
+            wait(futures)
+            raise
+        errors = [error for error in errors if error is not None]
+        # A broken barrier only reports that another thread failed.
+        causes = [
+            error for error in errors
+            if not isinstance(error, threading.BrokenBarrierError)
+        ]
+        if causes or errors:
+            raise (causes or errors)[0]
+        return result
+
+
+def _return_at_once():
+    pass
 
 
 @contextmanager

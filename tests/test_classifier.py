@@ -1,6 +1,7 @@
 """Behaviour of MeanFieldClassifier as a scikit-learn estimator."""
 
 import re
+import threading
 import warnings
 
 import joblib
@@ -295,6 +296,32 @@ def test_fit_restores_the_thread_limits():
     _fit_quietly(MeanFieldClassifier(max_iter=2, random_state=0), X, y)
     assert _blas_threads() == blas_before
     assert numba.get_num_threads() == numba_before
+
+
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_interrupt_keeps_the_parameters_reached(n_threads, monkeypatch):
+    """Ctrl-C during a threaded epoch stops every thread and keeps the model."""
+    X, y = _small_problem(n_samples=300)
+    monkeypatch.setattr(_threads, "available_threads", lambda: n_threads)
+    forward_backward = _network.forward_backward
+    calls = []
+
+    def interrupted(*args, **kwargs):
+        if threading.current_thread() is threading.main_thread():
+            calls.append(None)
+            if len(calls) == 5:
+                raise KeyboardInterrupt
+        return forward_backward(*args, **kwargs)
+
+    monkeypatch.setattr(_network, "forward_backward", interrupted)
+    clf = MeanFieldClassifier(hidden_layer_sizes=(6,), batch_size=50, max_iter=3,
+                              random_state=0)
+    with pytest.warns(UserWarning, match="Training interrupted"):
+        clf.fit(X, y)
+    assert clf.n_iter_ == 0
+    assert all(np.isfinite(m).all() for m in clf.m_)
+    assert clf.predict(X).shape == y.shape
+    assert not [t for t in threading.enumerate() if t.name.startswith("skcredit")]
 
 
 def test_batch_of_one_sample_trains():

@@ -2,7 +2,8 @@
 
 import numpy as np
 import pytest
-from numpy.testing import assert_allclose
+import scipy.sparse as sp
+from numpy.testing import assert_allclose, assert_array_equal
 
 from skcredit import _kernels, _network
 
@@ -249,3 +250,16 @@ def test_adam_kernel_matches_reference_with_projection(shard_fractions):
     assert (pi == 0.0).any() or (pi == 1.0).any()
     assert (xi == 0.0).any()
 
+
+@pytest.mark.parametrize("layout", ["C", "F", "csr"])
+def test_gather_rows_returns_rows_and_squares(layout):
+    X = np.random.default_rng(0).normal(size=(9, 4)).astype(np.float32)
+    rows = np.array([7, 2, 2, 0])
+    data = sp.csr_matrix(X) if layout == "csr" else np.asarray(X, order=layout)
+    buffers = _network.BatchBuffers([4, 3, 2], n_rows=5, dtype=np.float32)
+    gathered, squared = _network.gather_rows(data, rows, buffers)
+    if layout == "csr":
+        gathered, squared = gathered.toarray(), squared.toarray()
+    assert_array_equal(gathered, X[rows])
+    assert_array_equal(squared, X[rows] ** 2)
+    assert gathered.dtype == np.float32

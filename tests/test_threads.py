@@ -19,44 +19,103 @@ def two_threads():
 
 
 @pytest.mark.parametrize("n_threads", [1, 2])
-def test_run_returns_results_in_task_order(n_threads):
+def test_run_calls_every_thread(n_threads):
+    seen = []
+
+    def function(thread, arrive, wait):
+        seen.append(thread)
+        arrive()
+        wait()
+        return thread * 10 + 1
+
     with ThreadPoolExecutor(max_workers=1) as executor:
         threads = _threads.TrainingThreads(executor, n_threads)
-        assert threads.run(lambda task: task * 10, 3) == [0, 10, 20]
+        assert threads.run(function) == 1
+    assert sorted(seen) == list(range(n_threads))
 
 
 def test_run_uses_a_second_thread(two_threads):
-    names = two_threads.run(lambda task: threading.current_thread().name, 2)
+    names = {}
+
+    def function(thread, arrive, wait):
+        names[thread] = threading.current_thread().name
+
+    two_threads.run(function)
     assert names[0] == threading.current_thread().name
     assert names[1] != names[0]
 
 
-def test_run_waits_for_all_tasks_before_raising(two_threads):
+def test_wait_returns_once_every_thread_has_arrived(two_threads):
+    written = []
+    read = []
+
+    def function(thread, arrive, wait):
+        for phase in range(3):
+            if thread == 1:
+                # The other thread arrives long before this one.
+                threading.Event().wait(timeout=0.05)
+                written.append(phase)
+            arrive()
+            wait()
+            if thread == 0:
+                read.append(list(written))
+
+    two_threads.run(function)
+    assert read == [[0], [0, 1], [0, 1, 2]]
+
+
+def test_error_of_a_thread_breaks_the_wait_of_the_others(two_threads):
+    def function(thread, arrive, wait):
+        if thread == 1:
+            raise ValueError("thread 1 failed")
+        arrive()
+        wait()
+
+    with pytest.raises(ValueError, match="thread 1 failed"):
+        two_threads.run(function)
+
+
+def test_run_waits_for_all_threads_before_raising(two_threads):
     finished = []
     started = threading.Event()
 
-    def task(index):
-        if index == 0:
+    def function(thread, arrive, wait):
+        if thread == 0:
             started.wait(timeout=5)
-            raise RuntimeError("task 0 failed")
+            raise RuntimeError("thread 0 failed")
         started.set()
         threading.Event().wait(timeout=0.2)
-        finished.append(index)
-        return index
+        finished.append(thread)
+        arrive()
+        wait()
 
-    with pytest.raises(RuntimeError, match="task 0 failed"):
-        two_threads.run(task, 2)
+    with pytest.raises(RuntimeError, match="thread 0 failed"):
+        two_threads.run(function)
     assert finished == [1]
 
 
-def test_error_of_a_pool_task_propagates(two_threads):
-    def task(index):
-        if index == 1:
-            raise ValueError("task 1 failed")
-        return index
+def test_phases_wait_for_the_slowest_thread():
+    phases = _threads.Phases(2)
+    phases.arrive(0)
+    phases.arrive(0)
+    phases.arrive(1)
+    # Thread 1 has arrived as often as it waits for; thread 0 is ahead.
+    phases.wait(1)
+    waiter = threading.Thread(target=phases.wait, args=(0,))
+    waiter.start()
+    waiter.join(timeout=0.05)
+    assert waiter.is_alive()
+    phases.arrive(1)
+    waiter.join(timeout=5)
+    assert not waiter.is_alive()
 
-    with pytest.raises(ValueError, match="task 1 failed"):
-        two_threads.run(task, 2)
+
+def test_phases_abort_breaks_waits():
+    phases = _threads.Phases(2)
+    phases.arrive(0)
+    phases.abort()
+    with pytest.raises(threading.BrokenBarrierError):
+        phases.wait(0)
 
 
 def test_training_threads_never_exceed_the_shards():
