@@ -656,9 +656,10 @@ class MeanFieldClassifier(ClassifierMixin, BaseEstimator):
         becomes unfitted if no epoch has completed, and ValueError is raised.
         So the estimator never contains NaN.
         """
-        # TODO: on Fashion-MNIST an epoch takes 1.1 to 1.3 times an
-        # MLPClassifier epoch, against a target of at most 1.0. The matrix
-        # products and the noise are 75 % of it (doc/benchmarks.rst).
+        # TODO: on Fashion-MNIST an epoch takes 0.95 to 1.06 times an
+        # MLPClassifier epoch, so the target of at most 1.0 is met or missed
+        # by machine noise. The matrix products, the noise and the Adam step
+        # are over 80 % of it (doc/benchmarks.rst).
         snapshot = self._copy_parameters()
         batches = []
         for batch_slice in gen_batches(X.shape[0], batch_size):
