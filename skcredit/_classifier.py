@@ -24,6 +24,13 @@ from sklearn.utils.validation import (
 from . import _kernels, _network, _sampling, _threads
 
 
+# Private attributes of a fitted estimator, kept between partial_fit calls.
+_TRAINING_STATE = (
+    "_adam_first", "_adam_second", "_adam_steps", "_best_parameters",
+    "_no_improvement_count", "_noise_rngs", "_rng", "_sampling_entropy",
+)
+
+
 class MeanFieldClassifier(ClassifierMixin, BaseEstimator):
     """Classifier trained as a spike-and-slab ensemble of networks.
 
@@ -406,6 +413,25 @@ class MeanFieldClassifier(ClassifierMixin, BaseEstimator):
             not self.warm_start and not incremental
         )
 
+        previous_curve = getattr(self, "loss_curve_", None)
+        try:
+            self._validate_and_train(
+                X, y, sample_weight, incremental, classes, hidden, first_pass
+            )
+        except Exception:
+            # A new fit sets classes_ and n_features_in_ while it validates,
+            # then initializes the network with a new, empty loss curve. If
+            # it fails before it completes an epoch, the estimator is left
+            # unfitted rather than with a mixture of the old model and the
+            # new data.
+            curve = getattr(self, "loss_curve_", None)
+            if first_pass and (curve is previous_curve or not curve):
+                self._forget_fit()
+            raise
+        return self
+
+    def _validate_and_train(self, X, y, sample_weight, incremental, classes,
+                            hidden, first_pass):
         # Validate the data and encode the labels as class indices.
         X, y_index = self._validate_input(X, y, first_pass, incremental, classes)
         sample_weight = _check_sample_weight(
@@ -431,8 +457,6 @@ class MeanFieldClassifier(ClassifierMixin, BaseEstimator):
             self._fit_stochastic(
                 X, y_index, sample_weight, layer_units, incremental, threads
             )
-
-        return self
 
     def _hidden_sizes(self):
         hidden = self.hidden_layer_sizes
@@ -576,18 +600,36 @@ class MeanFieldClassifier(ClassifierMixin, BaseEstimator):
                         threads):
         # Split off the validation set for early stopping.
         if self.early_stopping:
-            X, X_val, y, y_val, sample_weight, sample_weight_val = train_test_split(
-                X,
-                y,
-                sample_weight,
-                random_state=self._rng.integers(2**31 - 1),
-                test_size=self.validation_fraction,
-                stratify=y,
-            )
+            try:
+                X, X_val, y, y_val, sample_weight, sample_weight_val = (
+                    train_test_split(
+                        X,
+                        y,
+                        sample_weight,
+                        random_state=self._rng.integers(2**31 - 1),
+                        test_size=self.validation_fraction,
+                        stratify=y,
+                    )
+                )
+            except ValueError as error:
+                raise ValueError(
+                    "early_stopping=True could not split off a stratified "
+                    f"validation set of validation_fraction="
+                    f"{self.validation_fraction} of {X.shape[0]} samples: "
+                    f"{error} Increase validation_fraction or the number of "
+                    "samples, or set early_stopping=False."
+                ) from error
             if X_val.shape[0] < 2:
                 raise ValueError(
                     f"The validation set has {X_val.shape[0]} sample(s). "
                     "Increase validation_fraction or the number of samples."
+                )
+            if not sample_weight_val.any():
+                raise ValueError(
+                    "Every sample of the validation set split off for "
+                    "early_stopping has sample_weight 0, so it cannot score "
+                    "the model. Give more samples a positive weight or set "
+                    "early_stopping=False."
                 )
             self._best_parameters = self._copy_parameters()
 
@@ -652,9 +694,10 @@ class MeanFieldClassifier(ClassifierMixin, BaseEstimator):
         """Run one pass of mini-batches; return the epoch's mean loss.
 
         If the loss or the parameters become non-finite, the parameters go
-        back to their values at the start of the epoch, or the estimator
-        becomes unfitted if no epoch has completed, and ValueError is raised.
-        So the estimator never contains NaN.
+        back to their values at the start of the epoch and Adam's moment
+        estimates start afresh, or the estimator becomes unfitted if no
+        epoch has completed, and ValueError is raised. So the estimator
+        never contains NaN.
         """
         # TODO: on Fashion-MNIST an epoch takes 0.95 to 1.06 times an
         # MLPClassifier epoch, so the target of at most 1.0 is met or missed
@@ -777,6 +820,9 @@ class MeanFieldClassifier(ClassifierMixin, BaseEstimator):
         # Before any completed epoch there is nothing trained to keep.
         if self.loss_curve_:
             self._restore_parameters(snapshot)
+            # Adam's moment estimates may be non-finite now, so the next
+            # call starts them afresh.
+            self._reset_optimizer()
             outcome = "keeps the parameters from the start of that epoch"
         else:
             self._forget_fit()
@@ -789,8 +835,11 @@ class MeanFieldClassifier(ClassifierMixin, BaseEstimator):
         )
 
     def _forget_fit(self):
-        """Delete every fitted attribute, so the estimator is unfitted."""
-        for name in [key for key in vars(self) if key.endswith("_")]:
+        """Delete every fitted attribute and the optimizer state."""
+        for name in [
+            key for key in vars(self)
+            if key.endswith("_") or key in _TRAINING_STATE
+        ]:
             delattr(self, name)
 
     def _adam_update(self, work, part, t, weight_sum):

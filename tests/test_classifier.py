@@ -595,3 +595,63 @@ def test_divergence_names_learning_rate_and_keeps_finite_model():
     for name in ("pi_", "m_", "xi_"):
         assert all(np.isfinite(a).all() for a in getattr(clf, name))
     assert_array_equal(clf.predict_proba(X_ok), before)
+
+
+def test_training_recovers_after_divergence():
+    """Lowering the learning rate after a diverged step is enough."""
+    X, y = _small_problem()
+    clf = _fit_quietly(
+        MeanFieldClassifier(batch_size=20, max_iter=3, random_state=0), X, y
+    )
+    clf.set_params(learning_rate_init=1e300)
+    with pytest.raises(ValueError, match="keeps the parameters from the start"):
+        clf.partial_fit(X, y)
+    clf.set_params(learning_rate_init=0.01)
+    clf.partial_fit(X, y)
+    assert np.isfinite(clf.loss_)
+    for name in ("pi_", "m_", "xi_"):
+        assert all(np.isfinite(a).all() for a in getattr(clf, name))
+
+
+def test_first_partial_fit_retries_after_divergence():
+    X, y = _small_problem()
+    clf = MeanFieldClassifier(
+        batch_size=20, learning_rate_init=1e300, random_state=0
+    )
+    with pytest.raises(ValueError, match="left unfitted"):
+        clf.partial_fit(X, y, classes=[0, 1, 2])
+    with pytest.raises(NotFittedError):
+        clf.predict(X)
+    clf.set_params(learning_rate_init=0.01)
+    clf.partial_fit(X[:, :5], y, classes=[0, 1, 2])
+    assert np.isfinite(clf.loss_)
+    assert clf.n_features_in_ == 5
+
+
+def test_failed_refit_leaves_estimator_unfitted():
+    """A refit that fails on its new data keeps nothing of the old model."""
+    X, y = _small_problem()
+    clf = _fit_quietly(MeanFieldClassifier(max_iter=2, random_state=0), X, y)
+    with pytest.raises(ValueError, match="non-zero"):
+        clf.fit(X[:, :5], y % 2, sample_weight=np.zeros(len(y)))
+    with pytest.raises(NotFittedError):
+        clf.predict(X[:, :5])
+    assert not hasattr(clf, "classes_")
+    assert not hasattr(clf, "n_features_in_")
+
+
+def test_early_stopping_split_error_names_the_fix():
+    X, y = _small_problem(n_samples=12)
+    clf = MeanFieldClassifier(early_stopping=True, validation_fraction=0.1)
+    with pytest.raises(ValueError, match="validation_fraction=0.1 of 12 samples"):
+        clf.fit(X, y)
+
+
+def test_early_stopping_rejects_unweighted_validation_set():
+    X, y = _small_problem(n_samples=60)
+    sample_weight = np.zeros(len(y))
+    sample_weight[:3] = 1.0
+    clf = MeanFieldClassifier(early_stopping=True, max_iter=2, random_state=0)
+    # With random_state=0 the three weighted samples land in the training set.
+    with pytest.raises(ValueError, match="sample_weight 0"):
+        clf.fit(X, y, sample_weight=sample_weight)
