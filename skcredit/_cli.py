@@ -129,7 +129,8 @@ def fit_with_convergence_note(classifier, X_train, y_train):
     for warning in caught:
         if issubclass(warning.category, ConvergenceWarning):
             print(
-                f"note: training stopped after {classifier.n_iter_} epochs "
+                f"note: training stopped after {classifier.n_iter_} "
+                f"epoch{'s' if classifier.n_iter_ != 1 else ''} "
                 "before the loss converged; increase --epochs to train longer",
                 file=sys.stderr,
             )
