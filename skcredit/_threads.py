@@ -122,8 +122,13 @@ def one_blas_thread():
 
     NOTE: a ``threadpoolctl`` limit that another thread opens while such a
     context is open records one thread as the value to restore, so it
-    leaves BLAS at one thread if it closes after the context. That holds
-    for any two overlapping users of the process-wide limit.
+    leaves BLAS at one thread if it closes after the context. And where a
+    context changed nothing because another thread's limit was in force,
+    that thread may lift its limit while the context is still open, so
+    that the enclosed code runs BLAS with more threads from then on. A fit
+    then trains on, but its model may differ in the last bits from the
+    same fit alone. Both hold for any two overlapping users of the
+    process-wide limit.
     """
     global _limit_depth, _limiter
     _, shared, per_thread = _blas_controllers()
@@ -204,8 +209,8 @@ class TrainingThreads:
 
         ``thread`` runs from 0 to ``n_threads - 1``. ``arrive()`` and
         ``wait()`` are the two halves of a barrier among the threads (see
-        :class:`Phases`); with one thread they return at once. Return the
-        result of thread 0.
+        :class:`Phases`), and with one thread they return at once. Return
+        the result of thread 0.
 
         If a thread raises, the others get
         :class:`threading.BrokenBarrierError` from their next ``wait()``.
