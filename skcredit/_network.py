@@ -186,15 +186,18 @@ def forward_backward(pi, m, xi, intercepts, X, X_squared, y, sample_weight,
     n_layers = len(pi)
     buffers = work.shards[shard]
     work.refresh_moments(pi, m, xi)
+    # Only the network's input may be sparse.
+    input_product = _product if sp.issparse(X) else np.matmul
 
     # Forward pass, layer by layer.
     inputs, inputs_squared = X, X_squared
     for layer in range(n_layers):
+        product = input_product if layer == 0 else np.matmul
         mu, var = work.mu[layer], work.var[layer]
         z = buffers.z[layer][:n]
         variance = buffers.variance[layer][:n]
-        _product(inputs, mu, z)
-        _product(inputs_squared, var, variance)
+        product(inputs, mu, out=z)
+        product(inputs_squared, var, out=variance)
         noise = buffers.noise[layer][:n]
         if layer < n_layers - 1:
             squared = buffers.squared[layer][:n]
@@ -213,12 +216,14 @@ def forward_backward(pi, m, xi, intercepts, X, X_squared, y, sample_weight,
     for layer in range(n_layers - 1, -1, -1):
         delta, gamma = layer_deltas(work, layer, n, shard)
         if layer > 0:
+            product = np.matmul
             inputs = buffers.z[layer - 1][:n]
             inputs_squared = buffers.squared[layer - 1][:n]
         else:
+            product = input_product
             inputs, inputs_squared = X, X_squared
-        _product(inputs.T, delta, work.grad_mu[layer][shard])
-        _product(inputs_squared.T, gamma, work.grad_var[layer][shard])
+        product(inputs.T, delta, out=work.grad_mu[layer][shard])
+        product(inputs_squared.T, gamma, out=work.grad_var[layer][shard])
         if intercept_grad:
             np.sum(delta, axis=0, out=work.grad_intercept[layer][shard])
         if layer > 0:
