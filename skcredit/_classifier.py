@@ -711,20 +711,19 @@ class MeanFieldClassifier(ClassifierMixin, BaseEstimator):
             if weight_sum > 0.0:
                 batches.append((batch_idx, weight_sum))
         # Per batch, the losses of the shards and the sums of squared m of
-        # the parts of the optimizer step, in a fixed order.
-        losses = np.zeros((len(batches), work.n_shards))
+        # the parts of the optimizer step, then the batch's loss.
+        shard_losses = np.zeros((len(batches), work.n_shards))
         squared_m = np.zeros((len(batches), work.n_shards))
+        batch_losses = np.zeros(len(batches))
         work.refresh_moments(self.pi_, self.m_, self.xi_)
         n_done = threads.run(
             partial(
                 self._train_batches, X, y, sample_weight, batches, work,
-                threads.n_threads, self._adam_steps, losses, squared_m,
+                threads.n_threads, self._adam_steps, shard_losses, squared_m,
+                batch_losses,
             )
         )
         weight_sums = np.array([weight_sum for _, weight_sum in batches])
-        batch_losses = losses.sum(axis=1) + 0.5 * self.alpha * (
-            squared_m.sum(axis=1) / weight_sums
-        )
         if n_done < len(batches):
             self._raise_diverged(
                 snapshot, f"training loss ({batch_losses[n_done - 1]})"
@@ -739,55 +738,59 @@ class MeanFieldClassifier(ClassifierMixin, BaseEstimator):
         return float(np.dot(batch_losses, weight_sums) / weight_sums.sum())
 
     def _train_batches(self, X, y, sample_weight, batches, work, n_threads,
-                       first_step, losses, squared_m, thread, arrive, wait):
+                       first_step, shard_losses, squared_m, batch_losses,
+                       thread, arrive, wait):
         """Run one training thread's share of every batch of an epoch.
 
         Thread ``thread`` of ``n_threads`` runs the shards and the parts of
         the optimizer step whose index is ``thread`` modulo ``n_threads``,
-        and writes their losses and sums of squared ``m`` into ``losses`` and
-        ``squared_m``. ``arrive()`` and ``wait()`` synchronize the threads
-        twice per batch: when its gradients are complete and when its step
-        is done. In between, each thread draws the noise and gathers the
-        rows of its next shards, which do not depend on the parameters.
-        Adam steps are counted from ``first_step``. Return the number of
-        batches trained; it is short of ``len(batches)`` when a batch's
-        loss is not finite.
+        and writes their losses and sums of squared ``m`` into the batch's
+        row of ``shard_losses`` and ``squared_m``. ``arrive()`` and
+        ``wait()`` synchronize the threads twice per batch: when its
+        gradients are complete and when its step is done. In between, each
+        thread draws the noise and gathers the rows of its next shards,
+        which do not depend on the parameters. Adam steps are counted from
+        ``first_step``, and thread 0 writes the loss of every batch into
+        ``batch_losses``. Return the number of batches trained.
+        It is short of ``len(batches)`` when a batch's loss is not finite.
         """
         if not batches:
             return 0
         code = _kernels.ACTIVATION_CODES[self.activation]
         own = range(thread, work.n_shards, n_threads)
+        rows, inputs = {}, {}
+
+        def select_rows_and_draw_noise(index):
+            for shard in own:
+                rows[shard] = self._shard_rows(batches, index, shard, work)
+                work.shards[shard].draw_noise(
+                    self._noise_rngs[shard], len(rows[shard])
+                )
+
+        def gather_rows():
+            for shard in own:
+                inputs[shard] = _network.gather_rows(
+                    X, rows[shard], work.shards[shard]
+                )
+
         # NumPy's error state is per thread. Overflow shows up as a
         # non-finite loss or parameter, checked by every thread and at the
         # end of the epoch.
         with np.errstate(over="ignore", invalid="ignore"):
-            rows, inputs = {}, {}
-            for shard in own:
-                rows[shard] = self._shard_rows(batches, 0, shard, work)
-                inputs[shard] = _network.gather_rows(
-                    X, rows[shard], work.shards[shard]
-                )
-                work.shards[shard].draw_noise(
-                    self._noise_rngs[shard], len(rows[shard])
-                )
+            select_rows_and_draw_noise(0)
+            gather_rows()
             for index, (_, weight_sum) in enumerate(batches):
+                last = index + 1 == len(batches)
                 for shard in own:
-                    losses[index, shard] = _network.forward_backward(
+                    shard_losses[index, shard] = _network.forward_backward(
                         self.pi_, self.m_, self.xi_, self.intercepts_,
                         *inputs[shard], y[rows[shard]],
                         sample_weight[rows[shard]], weight_sum, code, work,
                         shard, intercept_grad=self.fit_intercept,
                     )
                 arrive()
-                last = index + 1 == len(batches)
                 if not last:
-                    for shard in own:
-                        rows[shard] = self._shard_rows(
-                            batches, index + 1, shard, work
-                        )
-                        work.shards[shard].draw_noise(
-                            self._noise_rngs[shard], len(rows[shard])
-                        )
+                    select_rows_and_draw_noise(index + 1)
                 wait()
                 for part in own:
                     squared_m[index, part] = self._adam_update(
@@ -795,17 +798,16 @@ class MeanFieldClassifier(ClassifierMixin, BaseEstimator):
                     )
                 arrive()
                 if not last:
-                    for shard in own:
-                        inputs[shard] = _network.gather_rows(
-                            X, rows[shard], work.shards[shard]
-                        )
+                    gather_rows()
                 wait()
+                data_loss = sum(shard_losses[index].tolist())
+                penalty = sum(squared_m[index].tolist()) / weight_sum
+                loss = data_loss + 0.5 * self.alpha * penalty
                 if thread == 0:
                     self._adam_steps = first_step + index + 1
-                loss = sum(losses[index].tolist()) + 0.5 * self.alpha * (
-                    sum(squared_m[index].tolist()) / weight_sum
-                )
-                # Every thread sees the same values, so all stop together.
+                    batch_losses[index] = loss
+                # Every thread computes the same loss from the same values,
+                # so all threads stop together.
                 if not math.isfinite(loss):
                     return index + 1
         return len(batches)
@@ -843,11 +845,11 @@ class MeanFieldClassifier(ClassifierMixin, BaseEstimator):
             delattr(self, name)
 
     def _adam_update(self, work, part, t, weight_sum):
-        """Take part ``part`` of Adam step ``t``; return its sum of squared ``m``.
+        """Take part ``part`` of Adam step ``t``.
 
         Each part updates its own share of the rows of every layer, and part
-        0 also updates the intercepts. The sum covers the part's rows of
-        ``m`` before the step.
+        0 also updates the intercepts. Return the sum of squared ``m`` over
+        the part's rows before the step.
         """
         step = (
             self.learning_rate_init

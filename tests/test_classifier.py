@@ -299,7 +299,7 @@ def test_fit_restores_the_thread_limits():
 
 
 @pytest.mark.parametrize("n_threads", [1, 2])
-def test_interrupt_keeps_the_parameters_reached(n_threads, monkeypatch):
+def test_interrupt_keeps_reached_parameters(n_threads, monkeypatch):
     """Ctrl-C during a threaded epoch stops every thread and keeps the model."""
     X, y = _small_problem(n_samples=300)
     monkeypatch.setattr(_threads, "available_threads", lambda: n_threads)

@@ -45,7 +45,7 @@ def test_run_uses_a_second_thread(two_threads):
     assert names[1] != names[0]
 
 
-def test_wait_returns_once_every_thread_has_arrived(two_threads):
+def test_wait_blocks_until_all_arrive(two_threads):
     written = []
     read = []
 
@@ -64,7 +64,7 @@ def test_wait_returns_once_every_thread_has_arrived(two_threads):
     assert read == [[0], [0, 1], [0, 1, 2]]
 
 
-def test_error_of_a_thread_breaks_the_wait_of_the_others(two_threads):
+def test_thread_error_breaks_other_waits(two_threads):
     def function(thread, arrive, wait):
         if thread == 1:
             raise ValueError("thread 1 failed")
@@ -99,7 +99,7 @@ def test_phases_wait_for_the_slowest_thread():
     phases.arrive(0)
     phases.arrive(0)
     phases.arrive(1)
-    # Thread 1 has arrived as often as it waits for; thread 0 is ahead.
+    # Thread 1 has arrived as often as it waits for, and thread 0 is ahead.
     phases.wait(1)
     waiter = threading.Thread(target=phases.wait, args=(0,))
     waiter.start()
