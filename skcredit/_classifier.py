@@ -699,7 +699,7 @@ class MeanFieldClassifier(ClassifierMixin, BaseEstimator):
         epoch has completed, and ValueError is raised. So the estimator
         never contains NaN.
         """
-        # TODO: on Fashion-MNIST an epoch takes 0.95 to 1.06 times an
+        # TODO: on Fashion-MNIST an epoch takes 0.95 to 1.07 times an
         # MLPClassifier epoch, so the target of at most 1.0 is met or missed
         # by machine noise. The matrix products, the noise and the Adam step
         # are over 80 % of it (doc/benchmarks.rst).
