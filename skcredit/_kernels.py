@@ -448,6 +448,21 @@ def output_proba_inplace(z, intercept):
 
 
 @njit(cache=True, nogil=True)
+def standard_normal_rows(rng, arrays, n_rows):
+    """Fill the first ``n_rows`` rows of each array with N(0, 1) draws.
+
+    ``rng`` is a ``numpy.random.Generator`` and ``arrays`` a tuple of 2-D
+    arrays, filled in order, row by row. The draws are made in double
+    precision and rounded to the arrays' type: numba inlines the sampler,
+    which makes a draw about twice as fast as NumPy's own call.
+    """
+    for out in arrays:
+        for i in range(n_rows):
+            for k in range(out.shape[1]):
+                out[i, k] = rng.standard_normal()
+
+
+@njit(cache=True, nogil=True)
 def sample_synapses(pi, m, xi, scale, rng, out):
     """Draw one concrete weight for every synapse of a layer into ``out``.
 

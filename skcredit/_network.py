@@ -122,8 +122,7 @@ class BatchBuffers:
 
     def draw_noise(self, rng, n_samples):
         """Fill the noise of the next ``n_samples`` rows with N(0, 1) draws."""
-        for noise in self.noise:
-            rng.standard_normal(dtype=self.dtype, out=noise[:n_samples])
+        _kernels.standard_normal_rows(rng, tuple(self.noise), n_samples)
 
 
 def scales(n_in):
