@@ -17,7 +17,8 @@ set:
   hits each alike, and the medians are compared;
 * the peak memory that NumPy allocates during ``fit`` of one epoch
   (``tracemalloc``), for both estimators;
-* the test accuracy of both after the same number of epochs;
+* the test accuracy of both after the same number of epochs, for several
+  random states;
 * the time of ``import skcredit`` plus a first default ``fit`` on
   ``load_digits`` in a fresh process, with an empty and with a warm numba
   cache;
@@ -71,6 +72,9 @@ def parse_arguments():
                         help="interleaved repeats of the epoch timing (default: 5)")
     parser.add_argument("--epochs", type=parse_positive_int, default=10,
                         help="epochs of the accuracy comparison (default: 10)")
+    parser.add_argument("--seeds", type=parse_positive_int, default=3,
+                        help="random states 0, 1, ... of the accuracy comparison, "
+                             "the same for both estimators (default: 3)")
     parser.add_argument("--data", metavar="FOLDER", default=None,
                         help="folder of the Fashion-MNIST IDX files, gzipped or not "
                              f"(default: {FASHION_MNIST_DIR})")
@@ -86,8 +90,9 @@ def load_data(folder=None):
         sys.exit(f"bench_epoch.py: {error}")
 
 
-def make_estimators():
-    params = dict(hidden_layer_sizes=HIDDEN, batch_size=BATCH_SIZE, random_state=0)
+def make_estimators(random_state=0):
+    params = dict(hidden_layer_sizes=HIDDEN, batch_size=BATCH_SIZE,
+                  random_state=random_state)
     return MeanFieldClassifier(**params), MLPClassifier(**params)
 
 
@@ -165,20 +170,27 @@ def peak_fit_memory(estimator, X, y):
     return peak
 
 
-def compare_accuracy(X, y, X_test, y_test, epochs):
-    # TODO: after 10 epochs MeanFieldClassifier reaches 0.875 against
-    # MLPClassifier's 0.887, short of the target of no lower. No single
-    # cause was found (doc/benchmarks.rst lists what was tried).
-    scores = {}
-    fitted = {}
-    for estimator in make_estimators():
-        estimator.set_params(max_iter=epochs)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            estimator.fit(X, y)
-        scores[type(estimator).__name__] = estimator.score(X_test, y_test)
-        fitted[type(estimator).__name__] = estimator
-    return scores, fitted["MeanFieldClassifier"]
+def compare_accuracy(X, y, X_test, y_test, epochs, seeds):
+    """Return the test accuracies of both estimators, one per random state.
+
+    Also return the ``MeanFieldClassifier`` fitted with random state 0.
+    """
+    # TODO: after 10 epochs MeanFieldClassifier is on average about 0.01
+    # below MLPClassifier, short of the target of no lower.
+    # doc/benchmarks.rst gives the measurements: the gap closes only with
+    # settings that also stop synapses from reaching pi = 1 on load_digits.
+    scores = {"MeanFieldClassifier": [], "MLPClassifier": []}
+    first = None
+    for seed in range(seeds):
+        for estimator in make_estimators(seed):
+            estimator.set_params(max_iter=epochs)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                estimator.fit(X, y)
+            scores[type(estimator).__name__].append(estimator.score(X_test, y_test))
+            if first is None:
+                first = estimator
+    return scores, first
 
 
 def time_cold_start():
@@ -244,10 +256,15 @@ def main():
         print(f"  {name:20s} {peak / 2**20:7.1f} MiB   "
               f"{peak / memory['MLPClassifier']:5.2f} x MLP")
 
-    print(f"\nTest accuracy after {args.epochs} epochs:")
-    scores, fitted = compare_accuracy(X, y, X_test, y_test, args.epochs)
-    for name, score in scores.items():
-        print(f"  {name:20s} {score:.4f}")
+    print(f"\nTest accuracy after {args.epochs} epochs, random states 0 to "
+          f"{args.seeds - 1}:")
+    scores, fitted = compare_accuracy(X, y, X_test, y_test, args.epochs, args.seeds)
+    for name, values in scores.items():
+        print(f"  {name:20s} mean {statistics.mean(values):.4f}   "
+              + " ".join(f"{v:.4f}" for v in values))
+    gap = statistics.mean(scores["MeanFieldClassifier"]) - statistics.mean(
+        scores["MLPClassifier"])
+    print(f"  difference of the means {gap:+.4f}")
 
     print("\nimport skcredit + first default fit on load_digits, fresh process:")
     cold, warm = time_cold_start()
