@@ -259,6 +259,84 @@ def backward_hidden(delta, input_grad_var, activation, noise_factor, code):
 
 
 @njit(cache=True, nogil=True)
+def forward_backward_pass(X, X_squared, y, sample_weight, weight_sum, code,
+                          mu, var, intercepts, buffers, grad_mu, grad_var,
+                          grad_intercept, first_products, intercept_grad):
+    """Run the noisy forward pass and the backward pass of one shard.
+
+    One call replaces about twenty calls from Python per shard. ``mu``,
+    ``var`` and ``intercepts`` are tuples with one array per layer.
+    ``buffers`` is the tuple ``(z, variance, noise, squared, delta,
+    scratch)`` of the shard's activation buffers, of which the first
+    ``len(y)`` rows are used. The noise must be drawn beforehand. The
+    shard's gradients go into the tuples ``grad_mu``, ``grad_var`` and
+    ``grad_intercept`` (the latter only when ``intercept_grad`` is True).
+
+    When ``first_products`` is False, the first layer's products
+    ``X @ mu[0]`` and ``X_squared @ var[0]`` must already be in
+    ``z[0]`` and ``variance[0]``, and the first layer's weight gradients
+    are left to the caller: this is how sparse input is handled. Otherwise
+    ``X`` and ``X_squared`` are the dense input and its square.
+
+    Return the shard's part of the weighted mean cross-entropy of the
+    batch, as :func:`forward_output` does.
+    """
+    z, variance, noise, squared, delta, scratch = buffers
+    n = y.shape[0]
+    n_layers = len(mu)
+    loss = 0.0
+
+    # Forward pass, layer by layer.
+    inputs = X[:n]
+    inputs_squared = X_squared[:n]
+    for layer in range(n_layers):
+        z_layer = z[layer][:n]
+        variance_layer = variance[layer][:n]
+        if layer > 0 or first_products:
+            np.dot(inputs, mu[layer], z_layer)
+            np.dot(inputs_squared, var[layer], variance_layer)
+        if layer < n_layers - 1:
+            squared_layer = squared[layer][:n]
+            forward_hidden(z_layer, variance_layer, noise[layer][:n],
+                           intercepts[layer], code, squared_layer)
+            inputs = z_layer
+            inputs_squared = squared_layer
+        else:
+            loss = forward_output(z_layer, variance_layer, noise[layer][:n],
+                                  intercepts[layer], y, sample_weight,
+                                  weight_sum)
+
+    # Backward pass: dL/dZ and dL/dD of each layer give its moment gradients
+    # and, through its moments, dL/dZ and dL/dD of the layer below.
+    for layer in range(n_layers - 1, -1, -1):
+        if layer == n_layers - 1:
+            delta_layer = z[layer][:n]
+        else:
+            delta_layer = delta[layer][:n]
+        gamma = variance[layer][:n]
+        if intercept_grad:
+            total = grad_intercept[layer]
+            total[:] = 0.0
+            for i in range(n):
+                for k in range(total.shape[0]):
+                    total[k] += delta_layer[i, k]
+        if layer == 0:
+            if first_products:
+                np.dot(X[:n].T, delta_layer, grad_mu[0])
+                np.dot(X_squared[:n].T, gamma, grad_var[0])
+            break
+        inputs = z[layer - 1][:n]
+        np.dot(inputs.T, delta_layer, grad_mu[layer])
+        np.dot(squared[layer - 1][:n].T, gamma, grad_var[layer])
+        below = delta[layer - 1][:n]
+        below_var = scratch[layer - 1][:n]
+        np.dot(delta_layer, mu[layer].T, below)
+        np.dot(gamma, var[layer].T, below_var)
+        backward_hidden(below, below_var, inputs, variance[layer - 1][:n], code)
+    return loss
+
+
+@njit(cache=True, nogil=True)
 def gather_square(X, rows, out, squared):
     """Copy rows ``rows`` of ``X`` into ``out`` and their squares into ``squared``."""
     for i in range(rows.shape[0]):

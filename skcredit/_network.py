@@ -70,6 +70,15 @@ class Workspace:
         self.grad_mu = [stacked(mu.shape) for mu in self.mu]
         self.grad_var = [stacked(mu.shape) for mu in self.mu]
         self.grad_intercept = [stacked((b,)) for b in fan_out]
+        # The same arrays as tuples, the form the numba pass takes.
+        self.moments = (tuple(self.mu), tuple(self.var))
+        self.shard_gradients = [
+            tuple(
+                tuple(grad[shard] for grad in grads)
+                for grads in (self.grad_mu, self.grad_var, self.grad_intercept)
+            )
+            for shard in range(n_shards)
+        ]
 
     def shard_slices(self, n_samples):
         """Split ``range(n_samples)`` into ``n_shards`` contiguous slices.
@@ -119,6 +128,15 @@ class BatchBuffers:
         # variance part of dL/dH.
         self.delta = [rows(b) for b in fan_out[:-1]]
         self.scratch = [rows(b) for b in fan_out[:-1]]
+        # The buffers as tuples, the form the numba pass takes. A network
+        # without hidden layers gets a placeholder, because numba cannot
+        # type an empty tuple of arrays.
+        placeholder = (rows(0),)
+        self.kernel_buffers = (
+            tuple(self.z), tuple(self.variance), tuple(self.noise),
+            tuple(self.squared) or placeholder, tuple(self.delta) or placeholder,
+            tuple(self.scratch) or placeholder,
+        )
 
     def draw_noise(self, rng, n_samples):
         """Fill the noise of the next ``n_samples`` rows with N(0, 1) draws."""
@@ -182,58 +200,29 @@ def forward_backward(pi, m, xi, intercepts, X, X_squared, y, sample_weight,
         without the L2 term.
     """
     n = X.shape[0]
-    n_layers = len(pi)
     buffers = work.shards[shard]
     work.refresh_moments(pi, m, xi)
-    # Only the network's input may be sparse.
-    input_product = _product if sp.issparse(X) else np.matmul
-
-    # Forward pass, layer by layer.
-    inputs, inputs_squared = X, X_squared
-    for layer in range(n_layers):
-        product = input_product if layer == 0 else np.matmul
-        mu, var = work.mu[layer], work.var[layer]
-        z = buffers.z[layer][:n]
-        variance = buffers.variance[layer][:n]
-        product(inputs, mu, out=z)
-        product(inputs_squared, var, out=variance)
-        noise = buffers.noise[layer][:n]
-        if layer < n_layers - 1:
-            squared = buffers.squared[layer][:n]
-            _kernels.forward_hidden(
-                z, variance, noise, intercepts[layer], activation_code, squared
-            )
-            inputs, inputs_squared = z, squared
-        else:
-            loss = _kernels.forward_output(
-                z, variance, noise, intercepts[layer], y, sample_weight,
-                weight_sum,
-            )
-
-    # Backward pass: dL/dZ and dL/dD of each layer give its moment gradients
-    # and, through its moments, dL/dZ and dL/dD of the layer below.
-    for layer in range(n_layers - 1, -1, -1):
-        delta, gamma = layer_deltas(work, layer, n, shard)
-        if layer > 0:
-            product = np.matmul
-            inputs = buffers.z[layer - 1][:n]
-            inputs_squared = buffers.squared[layer - 1][:n]
-        else:
-            product = input_product
-            inputs, inputs_squared = X, X_squared
-        product(inputs.T, delta, out=work.grad_mu[layer][shard])
-        product(inputs_squared.T, gamma, out=work.grad_var[layer][shard])
-        if intercept_grad:
-            np.sum(delta, axis=0, out=work.grad_intercept[layer][shard])
-        if layer > 0:
-            below = buffers.delta[layer - 1][:n]
-            scratch = buffers.scratch[layer - 1][:n]
-            np.matmul(delta, work.mu[layer].T, out=below)
-            np.matmul(gamma, work.var[layer].T, out=scratch)
-            _kernels.backward_hidden(
-                below, scratch, inputs, buffers.variance[layer - 1][:n],
-                activation_code,
-            )
+    sparse = sp.issparse(X)
+    if sparse:
+        # The numba pass takes dense arrays only, so the products with a
+        # sparse input are made here, by scipy.
+        _product(X, work.mu[0], out=buffers.z[0][:n])
+        _product(X_squared, work.var[0], out=buffers.variance[0][:n])
+        X_dense = X_squared_dense = buffers.inputs[:0]
+    else:
+        X_dense = np.ascontiguousarray(X, dtype=work.dtype)
+        X_squared_dense = np.ascontiguousarray(X_squared, dtype=work.dtype)
+    grad_mu, grad_var, grad_intercept = work.shard_gradients[shard]
+    loss = _kernels.forward_backward_pass(
+        X_dense, X_squared_dense, y, sample_weight, weight_sum,
+        activation_code, *work.moments, tuple(intercepts),
+        buffers.kernel_buffers, grad_mu, grad_var, grad_intercept,
+        not sparse, intercept_grad,
+    )
+    if sparse:
+        delta, gamma = layer_deltas(work, 0, n, shard)
+        _product(X.T, delta, out=grad_mu[0])
+        _product(X_squared.T, gamma, out=grad_var[0])
     return loss
 
 

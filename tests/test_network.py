@@ -181,6 +181,33 @@ def test_shards_add_up_to_the_whole_batch():
                         expected_intercepts[layer], rtol=1e-10, atol=1e-14)
 
 
+@pytest.mark.parametrize("layer_units", [[6, 3], [6, 4, 3, 3]])
+def test_sparse_input_gives_the_dense_pass(layer_units):
+    """CSR input, whose first-layer products scipy makes, matches dense input."""
+    rng = np.random.default_rng(7)
+    X = rng.uniform(0.0, 1.0, (5, 6))
+    X[X < 0.5] = 0.0
+    y = rng.integers(0, 3, 5).astype(np.intp)
+    weight = rng.uniform(0.5, 2.0, 5)
+    pi, m, xi, intercepts = _make_network(layer_units, rng)
+    results = []
+    for data in (X, sp.csr_matrix(X)):
+        work = _network.Workspace(layer_units, 5, np.float64)
+        for buffer in work.shards[0].noise:
+            buffer[...] = np.random.default_rng(8).standard_normal(buffer.shape)
+        squared = data.power(2) if sp.issparse(data) else data * data
+        loss = _network.forward_backward(
+            pi, m, xi, intercepts, data, squared, y, weight, weight.sum(),
+            _kernels.ACTIVATION_CODES["relu"], work,
+        )
+        results.append((loss, work))
+    (dense_loss, dense), (sparse_loss, sparse) = results
+    assert sparse_loss == pytest.approx(dense_loss, rel=1e-12)
+    for name in ("grad_mu", "grad_var", "grad_intercept"):
+        for got, want in zip(getattr(sparse, name), getattr(dense, name)):
+            assert_allclose(got, want, rtol=1e-10, atol=1e-14)
+
+
 def test_shard_slices_leave_late_shards_empty():
     work = _network.Workspace([3, 2, 2], batch_size=5, dtype=np.float64, n_shards=2)
     assert [(s.start, s.stop) for s in work.shard_slices(1)] == [(0, 1), (1, 1)]
