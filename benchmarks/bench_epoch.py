@@ -14,7 +14,8 @@ set:
   ``MLPClassifier`` (both ``hidden_layer_sizes=(100, 100)``, batch 200, Adam)
   and of the matrix products of one mean-field epoch alone (the arithmetic
   floor). The three are interleaved in every repeat, so that machine noise
-  hits each alike, and the medians are compared;
+  hits each alike, each after a pause of half a second, and the medians are
+  compared;
 * the peak memory that NumPy allocates during ``fit`` of one epoch
   (``tracemalloc``), for both estimators;
 * the test accuracy of both after the same number of epochs, for several
@@ -54,6 +55,7 @@ from skcredit.datasets import FASHION_MNIST_DIR, load_fashion_mnist, load_mnist_
 
 HIDDEN = (100, 100)
 BATCH_SIZE = 200
+SETTLE_SECONDS = 0.5
 
 COLD_START_CODE = """
 import time
@@ -96,7 +98,16 @@ def make_estimators(random_state=0):
     return MeanFieldClassifier(**params), MLPClassifier(**params)
 
 
-def time_call(function):
+def time_call(function, settle=False):
+    """Return the seconds that ``function()`` takes.
+
+    With ``settle``, first pause for ``SETTLE_SECONDS``: without the pause,
+    an epoch measured right after two-threaded matrix products took up to
+    10 % longer on the benchmark machine, likely because BLAS threads of
+    the previous measurement still wait actively for work.
+    """
+    if settle:
+        time.sleep(SETTLE_SECONDS)
     start = time.perf_counter()
     function()
     return time.perf_counter() - start
@@ -150,9 +161,10 @@ def benchmark_epochs(X, y, repeats):
         times = {"MeanFieldClassifier": [], "MLPClassifier": [], "GEMM floor": []}
         for repeat in range(repeats):
             times["MeanFieldClassifier"].append(
-                time_call(lambda: mean_field.partial_fit(X, y)))
-            times["MLPClassifier"].append(time_call(lambda: mlp.partial_fit(X, y)))
-            times["GEMM floor"].append(time_call(floor.run_epoch))
+                time_call(lambda: mean_field.partial_fit(X, y), settle=True))
+            times["MLPClassifier"].append(
+                time_call(lambda: mlp.partial_fit(X, y), settle=True))
+            times["GEMM floor"].append(time_call(floor.run_epoch, settle=True))
             print(f"  repeat {repeat + 1}: " + ", ".join(
                 f"{name} {values[-1]:.2f} s" for name, values in times.items()))
     return {name: statistics.median(values) for name, values in times.items()}
