@@ -699,11 +699,6 @@ class MeanFieldClassifier(ClassifierMixin, BaseEstimator):
         epoch has completed, and ValueError is raised. So the estimator
         never contains NaN.
         """
-        # TODO: on Fashion-MNIST an epoch takes 1.09 to 1.11 times an
-        # MLPClassifier epoch on the benchmark machine, above the target of
-        # at most 1.0. The matrix products alone take 0.6 to 0.7 times, and
-        # the noise and the Adam step are most of the rest
-        # (doc/benchmarks.rst).
         snapshot = self._copy_parameters()
         batches = []
         for batch_slice in gen_batches(X.shape[0], batch_size):
