@@ -96,6 +96,9 @@ def main(argv=None):
     print_perturbation_table(categorizer, X_test, y_test, args)
 
     if args.save is not None:
+        # The progress lines belong to this run, not to later fits of the
+        # saved classifier.
+        classifier.set_params(verbose=False)
         joblib.dump(classifier, args.save)
         print(f"saved the fitted classifier to {args.save}")
     return 0

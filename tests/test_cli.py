@@ -436,6 +436,16 @@ def test_missing_fashion_mnist_exits_2(tmp_path, capsys, monkeypatch):
     assert_data_error(capsys, ["--data", "fashion-mnist"], "apt-get install dataset-fashion-mnist")
 
 
+def test_save_without_quiet_stores_quiet_classifier(tmp_path, capsys):
+    path = tmp_path / "classifier.joblib"
+
+    status = cli.main([*FAST_ARGS, "--save", str(path)])
+    capsys.readouterr()
+
+    assert status == 0
+    assert joblib.load(path).verbose is False
+
+
 def test_save_to_missing_folder_exits_2(tmp_path, capsys):
     path = tmp_path / "absent" / "classifier.joblib"
 

@@ -93,6 +93,7 @@ def test_same_result_for_every_n_jobs(digits_fit):
         ({"fractions": []}, ValueError, "non-empty"),
         ({"n_networks": 0}, InvalidParameterError, "'n_networks' parameter"),
         ({"n_repeats": 0}, InvalidParameterError, "'n_repeats' parameter"),
+        ({"n_jobs": 0}, InvalidParameterError, "'n_jobs' parameter"),
         ({"pi_tol": 1.0}, InvalidParameterError, "'pi_tol' parameter"),
         ({"n_synapses": 10**9}, ValueError, "exceeds the"),
     ],

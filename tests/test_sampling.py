@@ -167,6 +167,8 @@ def test_n_networks_parameter_validated(small_fit):
         MeanFieldClassifier(n_networks=0).fit(X, y)
     with pytest.raises(InvalidParameterError, match="'inference' parameter"):
         MeanFieldClassifier(inference="bayes").fit(X, y)
+    with pytest.raises(InvalidParameterError, match="'n_jobs' parameter"):
+        MeanFieldClassifier(n_jobs=0).fit(X, y)
 
 
 def test_parameters_changed_after_fit_are_validated(small_fit):

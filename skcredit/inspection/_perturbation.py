@@ -91,7 +91,12 @@ def _run_jobs(ensemble, X, y_index, layer, jobs):
         "n_networks": [Interval(Integral, 1, None, closed="left")],
         "pi_tol": [Interval(Real, 0, 1, closed="left")],
         "xi_tol": [Interval(Real, 0, 1, closed="left")],
-        "n_jobs": [Integral, None],
+        # joblib would reject 0 only once it runs, so validation rejects it.
+        "n_jobs": [
+            Interval(Integral, None, -1, closed="right"),
+            Interval(Integral, 1, None, closed="left"),
+            None,
+        ],
         "random_state": ["random_state"],
     },
     prefer_skip_nested_validation=True,
@@ -169,8 +174,8 @@ def perturbation_curve(
         for a ``SynapseCategorizer``, which has its own.
 
     n_jobs : int, default=None
-        Number of joblib workers across removals. Results do not depend on
-        it.
+        Number of joblib workers across removals; ``-1`` means all
+        processors, and 0 is invalid. Results do not depend on it.
 
     random_state : int, RandomState instance or None, default=None
         Seeds the choice of removed synapses and the sub-network draws.
