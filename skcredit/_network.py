@@ -132,15 +132,16 @@ class BatchBuffers:
         # without hidden layers gets a placeholder, because numba cannot
         # type an empty tuple of arrays.
         placeholder = (rows(0),)
+        self.noise_arrays = tuple(self.noise)
         self.kernel_buffers = (
-            tuple(self.z), tuple(self.variance), tuple(self.noise),
+            tuple(self.z), tuple(self.variance), self.noise_arrays,
             tuple(self.squared) or placeholder, tuple(self.delta) or placeholder,
             tuple(self.scratch) or placeholder,
         )
 
     def draw_noise(self, rng, n_samples):
         """Fill the noise of the next ``n_samples`` rows with N(0, 1) draws."""
-        _kernels.standard_normal_rows(rng, tuple(self.noise), n_samples)
+        _kernels.standard_normal_rows(rng, self.noise_arrays, n_samples)
 
 
 def scales(n_in):
@@ -161,14 +162,6 @@ def gather_rows(X, rows, buffers):
     squared = buffers.input_squared[:n]
     _kernels.gather_square(X, rows, out, squared)
     return out, squared
-
-
-def _product(left, right, out):
-    """Write ``left @ right`` into ``out`` for a dense or sparse ``left``."""
-    if sp.issparse(left):
-        out[...] = left @ right
-    else:
-        np.matmul(left, right, out=out)
 
 
 def forward_backward(pi, m, xi, intercepts, X, X_squared, y, sample_weight,
@@ -206,8 +199,8 @@ def forward_backward(pi, m, xi, intercepts, X, X_squared, y, sample_weight,
     if sparse:
         # The numba pass takes dense arrays only, so the products with a
         # sparse input are made here, by scipy.
-        _product(X, work.mu[0], out=buffers.z[0][:n])
-        _product(X_squared, work.var[0], out=buffers.variance[0][:n])
+        buffers.z[0][:n] = X @ work.mu[0]
+        buffers.variance[0][:n] = X_squared @ work.var[0]
         X_dense = X_squared_dense = buffers.inputs[:0]
     else:
         X_dense = np.ascontiguousarray(X, dtype=work.dtype)
@@ -221,8 +214,8 @@ def forward_backward(pi, m, xi, intercepts, X, X_squared, y, sample_weight,
     )
     if sparse:
         delta, gamma = layer_deltas(work, 0, n, shard)
-        _product(X.T, delta, out=grad_mu[0])
-        _product(X_squared.T, gamma, out=grad_var[0])
+        grad_mu[0][...] = X.T @ delta
+        grad_var[0][...] = X_squared.T @ gamma
     return loss
 
 
