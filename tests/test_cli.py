@@ -436,7 +436,7 @@ def test_missing_fashion_mnist_exits_2(tmp_path, capsys, monkeypatch):
     assert_data_error(capsys, ["--data", "fashion-mnist"], "apt-get install dataset-fashion-mnist")
 
 
-def test_save_without_quiet_stores_quiet_classifier(tmp_path, capsys):
+def test_saved_classifier_is_quiet(tmp_path, capsys):
     path = tmp_path / "classifier.joblib"
 
     status = cli.main([*FAST_ARGS, "--save", str(path)])

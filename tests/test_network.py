@@ -182,8 +182,8 @@ def test_shards_add_up_to_the_whole_batch():
 
 
 @pytest.mark.parametrize("layer_units", [[6, 3], [6, 4, 3, 3]])
-def test_sparse_input_gives_the_dense_pass(layer_units):
-    """CSR input, whose first-layer products scipy makes, matches dense input."""
+def test_sparse_input_matches_dense_pass(layer_units):
+    """CSR input, whose first-layer products scipy computes, matches dense input."""
     rng = np.random.default_rng(7)
     X = rng.uniform(0.0, 1.0, (5, 6))
     X[X < 0.5] = 0.0

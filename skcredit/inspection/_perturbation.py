@@ -174,7 +174,7 @@ def perturbation_curve(
         for a ``SynapseCategorizer``, which has its own.
 
     n_jobs : int, default=None
-        Number of joblib workers across removals; ``-1`` means all
+        Number of joblib workers across removals. ``-1`` means all
         processors, and 0 is invalid. Results do not depend on it.
 
     random_state : int, RandomState instance or None, default=None
