@@ -27,7 +27,8 @@ set:
   with ``n_jobs=1`` and ``n_jobs=2``.
 
 Every figure is printed with its ratio to the reference measured in the same
-run. Timings on a shared machine vary by up to 2x between runs; compare only
+run, and the output ends with the project's performance targets, each
+marked met or missed. Timings on a shared machine vary by up to 2x between runs; compare only
 ratios from one run.
 """
 
@@ -68,10 +69,19 @@ print(time.perf_counter() - start)
 """
 
 
+def parse_repeats(text):
+    value = parse_positive_int(text)
+    if value < 3:
+        raise argparse.ArgumentTypeError(
+            f"invalid value '{text}': expected at least 3, the repeats of a median")
+    return value
+
+
 def parse_arguments():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--repeats", type=parse_positive_int, default=5,
-                        help="interleaved repeats of the epoch timing (default: 5)")
+    parser.add_argument("--repeats", type=parse_repeats, default=5,
+                        help="interleaved repeats of the epoch timing, at least 3 "
+                             "(default: 5)")
     parser.add_argument("--epochs", type=parse_positive_int, default=10,
                         help="epochs of the accuracy comparison (default: 10)")
     parser.add_argument("--seeds", type=parse_positive_int, default=3,
@@ -289,6 +299,24 @@ def main():
         print(f"  n_jobs={n_jobs}  {seconds:6.3f} s (first call "
               f"{first_calls[n_jobs]:.3f} s)")
     print(f"  speed-up of n_jobs=2: {sampled[1] / sampled[2]:.2f} x")
+
+    print("\nTargets:")
+    mean_field_epoch = epoch["MeanFieldClassifier"]
+    targets = [
+        ("epoch <= 1.0 x MLP", f"{mean_field_epoch / mlp_epoch:.2f} x",
+         mean_field_epoch <= mlp_epoch),
+        ("epoch <= 2.5 x floor", f"{mean_field_epoch / floor_epoch:.2f} x",
+         mean_field_epoch <= 2.5 * floor_epoch),
+        ("peak memory <= 1.5 x MLP",
+         f"{memory['MeanFieldClassifier'] / memory['MLPClassifier']:.2f} x",
+         memory["MeanFieldClassifier"] <= 1.5 * memory["MLPClassifier"]),
+        ("warm import + first fit < 5 s", f"{warm:.2f} s", warm < 5.0),
+        ("n_jobs=2 speed-up >= 1.6 x", f"{sampled[1] / sampled[2]:.2f} x",
+         sampled[1] >= 1.6 * sampled[2]),
+        (f"accuracy after {args.epochs} epochs >= MLP", f"{gap:+.4f}", gap >= 0),
+    ]
+    for name, figure, met in targets:
+        print(f"  {name:34s} {figure:>8s}   {'met' if met else 'MISSED'}")
 
 
 if __name__ == "__main__":
