@@ -138,9 +138,9 @@ class MeanFieldClassifier(ClassifierMixin, BaseEstimator):
         Number of joblib workers across the sub-networks of sampled
         inference. ``None`` means 1 unless in a
         :obj:`joblib.parallel_backend` context; ``-1`` means all processors,
-        and 0 is invalid. Results do not depend on it. Training does not use it: it runs the
-        two row shards of every batch on two threads where BLAS may use two
-        or more (see the user guide's performance notes).
+        and 0 is invalid. Results do not depend on it. Training does not use
+        it: it runs the two row shards of every batch on two threads where
+        BLAS may use two or more (see the user guide's performance notes).
 
     Attributes
     ----------
@@ -286,12 +286,7 @@ class MeanFieldClassifier(ClassifierMixin, BaseEstimator):
         "xi_init": [Interval(Real, 0, None, closed="left")],
         "inference": [StrOptions({"mean_field", "sampled"})],
         "n_networks": [Interval(Integral, 1, None, closed="left")],
-        # joblib would reject 0 only once it runs, so validation rejects it.
-        "n_jobs": [
-            Interval(Integral, None, -1, closed="right"),
-            Interval(Integral, 1, None, closed="left"),
-            None,
-        ],
+        "n_jobs": _sampling.N_JOBS_CONSTRAINT,
     }
 
     def __init__(

@@ -5,10 +5,21 @@ network order from one root, so the draws do not depend on how the networks
 are split among joblib workers.
 """
 
+from numbers import Integral
+
 import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs
+from sklearn.utils._param_validation import Interval
 
 from . import _kernels, _network, _threads
+
+# Constraint of every n_jobs parameter. joblib rejects 0 only when it runs,
+# so validation rejects it up front.
+N_JOBS_CONSTRAINT = [
+    Interval(Integral, None, -1, closed="right"),
+    Interval(Integral, 1, None, closed="left"),
+    None,
+]
 
 
 def network_seeds(entropy, n_networks):

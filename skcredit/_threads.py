@@ -253,7 +253,7 @@ class TrainingThreads:
             error for error in errors
             if not isinstance(error, threading.BrokenBarrierError)
         ]
-        if causes or errors:
+        if errors:
             raise (causes or errors)[0]
         return result
 

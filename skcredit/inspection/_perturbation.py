@@ -91,12 +91,7 @@ def _run_jobs(ensemble, X, y_index, layer, jobs):
         "n_networks": [Interval(Integral, 1, None, closed="left")],
         "pi_tol": [Interval(Real, 0, 1, closed="left")],
         "xi_tol": [Interval(Real, 0, 1, closed="left")],
-        # joblib would reject 0 only once it runs, so validation rejects it.
-        "n_jobs": [
-            Interval(Integral, None, -1, closed="right"),
-            Interval(Integral, 1, None, closed="left"),
-            None,
-        ],
+        "n_jobs": _sampling.N_JOBS_CONSTRAINT,
         "random_state": ["random_state"],
     },
     prefer_skip_nested_validation=True,
