@@ -265,8 +265,8 @@ def forward_backward_pass(X, X_squared, y, sample_weight, weight_sum, code,
     """Run the noisy forward pass and the backward pass of one shard.
 
     Running the whole pass in one call saves about twenty calls from
-    Python per shard. ``mu``,
-    ``var`` and ``intercepts`` are tuples with one array per layer.
+    Python per shard. ``mu``, ``var`` and ``intercepts`` are tuples with
+    one array per layer.
     ``buffers`` is the tuple ``(z, variance, noise, squared, delta,
     scratch)`` of the shard's activation buffers, of which the first
     ``len(y)`` rows are used. The noise must be drawn beforehand. The
